@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 )
 
 // flagSet wraps flag.FlagSet so that every command prints help and errors
@@ -16,7 +17,7 @@ type flagSet struct {
 }
 
 func newFlagSet(e *env, usage, description string) *flagSet {
-	fs := &flagSet{FlagSet: flag.NewFlagSet(usage, flag.ContinueOnError), env: e}
+	fs := &flagSet{FlagSet: flag.NewFlagSet(commandPath(usage), flag.ContinueOnError), env: e}
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText(usage, description))
@@ -62,6 +63,17 @@ func (fs *flagSet) usageError(format string, args ...any) int {
 	fs.env.errorf(format, args...)
 	fmt.Fprintf(fs.env.stderr, "Run '%s --help' for usage.\n", fs.Name())
 	return exitUsage
+}
+
+// commandPath is the leading words of a usage line: "vigie url canon".
+func commandPath(usage string) string {
+	words := strings.Fields(usage)
+	for i, w := range words {
+		if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[") || strings.ToUpper(w) == w {
+			return strings.Join(words[:i], " ")
+		}
+	}
+	return usage
 }
 
 func wantsHelp(args []string) bool {

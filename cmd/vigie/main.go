@@ -44,6 +44,12 @@ func rootCommand() *command {
 		name:    "vigie",
 		summary: "a federation node for sharing hashed indicators of terrorist websites",
 		subs: []*command{
+			initCommand(),
+			assertCommand(),
+			importCommand(),
+			retractCommand(),
+			lookupCommand(),
+			demoCommand(),
 			urlCommand(),
 			versionCommand(),
 		},

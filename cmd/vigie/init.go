@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/protocol/record"
+)
+
+func initCommand() *command {
+	return &command{name: "init", summary: "create a node folder for an agency", run: runInit}
+}
+
+func runInit(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "vigie init --dir D --country CC [--org ID] [--org-name NAME] [--org-type TYPE] [--json]", `
+Creates a node folder: the agency's hybrid signing key, the libp2p peer key,
+and an embedded store. Without a roster the node is a standalone federation
+of one, holding the only issuer share (1 of 1), so every command works on
+this machine without peers. Key files are written with mode 0600.`)
+	var nf nodeFlags
+	nf.register(fs)
+	country := fs.String("country", "", "ISO 3166-1 alpha-2 country code of the agency, e.g. FR (required)")
+	org := fs.String("org", "national", "short lower-case id of the organisation within its country")
+	orgName := fs.String("org-name", "", "the organisation's name, for people")
+	orgType := fs.String("org-type", string(record.OrgPolice), "organisation type: police, intelligence, ministry, regulator, europol, other")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if code, done := fs.Parse(args); done {
+		return code
+	}
+	if code, bad := nf.check(fs); bad {
+		return code
+	}
+	if *country == "" {
+		return fs.usageError("--country is required")
+	}
+	if len(fs.Args()) > 0 {
+		return fs.usageError("unexpected argument %q", fs.Args()[0])
+	}
+	opts := node.InitOptions{Country: *country, Org: *org, OrgName: *orgName, OrgType: record.OrgType(*orgType)}
+	if err := node.Init(ctx, nf.dir, opts); err != nil {
+		e.errorf("init: %v", err)
+		return exitUsage
+	}
+	n, ok := nf.open(ctx, e)
+	if !ok {
+		return exitUsage
+	}
+	defer n.Close()
+	if *asJSON {
+		json.NewEncoder(e.stdout).Encode(map[string]string{"dir": nf.dir, "agency": n.Agency().String(), "federation": n.Federation()})
+		return exitOK
+	}
+	fmt.Fprintf(e.stdout, "Initialised %s for %s (standalone federation %q).\nNext: vigie assert --dir %s --url URL --category incitement --tlp amber --legal-status referral --legal-basis TCO:Art.5\n",
+		nf.dir, n.Agency(), n.Federation(), nf.dir)
+	return exitOK
+}

@@ -1,0 +1,33 @@
+// Package node is a Vigie node: it owns the node's folder (keys, roster,
+// store) and performs the operations people ask of it — assert, retract,
+// look up, sweep expired assertions — by composing the protocol and crypto
+// packages with the durable store in node/store.
+//
+// # The node folder
+//
+//	node.json     the node's configuration (format version, federation, agency)
+//	agency.key    the agency's hybrid signing key (0600)
+//	peer.key      the libp2p peer key, separate from the signing key (0600)
+//	issuer.share  this node's share of the federation OPRF key, if it is an issuer (0600)
+//	roster.cbor   the signed federation roster this node follows
+//	store/        the Pebble store (records, indexes, local log)
+//
+// [Init] with no roster creates a standalone federation of one: the node is
+// the only member and holds the only issuer share (t = 1 of n = 1), so
+// everything works on one machine without peers.
+//
+// # Operations
+//
+// An assertion goes canonicalise → tokenise → build the record → batch-sign
+// → store, and is acknowledged only once the store has synced it. A look-up
+// tokenises every expression of the URL in one padded batch and returns each
+// matching indicator with all its assertions, marking retracted and expired
+// ones, which are shown but are not live matches. A look-up requires a
+// purpose and names who asked; it is reported to the node's audit sink, which
+// never receives the URL.
+//
+// # Privacy
+//
+// The node never logs a URL or an expression. Logs and audit entries carry
+// indicator and record CIDs, counts and the requester's stated purpose.
+package node

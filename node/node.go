@@ -1,0 +1,145 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/vigie-project/vigie/crypto/fedtoken"
+	"github.com/vigie-project/vigie/crypto/hybrid"
+	"github.com/vigie-project/vigie/node/store"
+	"github.com/vigie-project/vigie/protocol/record"
+)
+
+// Node is an open Vigie node. It is safe for concurrent use.
+type Node struct {
+	dir    string
+	cfg    *config
+	agency record.Agency
+	signer *hybrid.PrivateKey
+	roster *record.Roster
+	store  *store.Store
+	tokens Tokenizer
+	audit  AuditSink
+	log    *logrus.Entry
+	now    func() time.Time
+
+	// seqMu serialises the allocation of this agency's sequence numbers
+	// with the write that uses them, so two concurrent asserts never claim
+	// the same number.
+	seqMu sync.Mutex
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	log    *logrus.Entry
+	now    func() time.Time
+	audit  AuditSink
+	tokens Tokenizer
+}
+
+// WithLogger sends the node's logs to l.
+func WithLogger(l *logrus.Entry) Option { return func(o *options) { o.log = l } }
+
+// WithClock replaces time.Now, for tests and simulations.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithAuditSink receives a record of every consultation (look-up).
+func WithAuditSink(a AuditSink) Option { return func(o *options) { o.audit = a } }
+
+// WithTokenizer replaces in-process tokenisation (a federated node asks
+// issuers over the network).
+func WithTokenizer(t Tokenizer) Option { return func(o *options) { o.tokens = t } }
+
+// Open opens the node in dir, checking its files and its store.
+func Open(ctx context.Context, dir string, opts ...Option) (*Node, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = quietLogger()
+	}
+	cfg, err := readConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{dir: dir, cfg: cfg, agency: cfg.agency(), log: o.log.WithField("node", cfg.agency().String()), now: o.now, audit: o.audit}
+	if n.audit == nil {
+		n.audit = logAuditSink{log: n.log}
+	}
+	if err := n.loadKeys(); err != nil {
+		return nil, err
+	}
+	if n.tokens = o.tokens; n.tokens == nil {
+		if n.tokens, err = n.localTokenizer(); err != nil {
+			return nil, err
+		}
+	}
+	if n.store, err = store.Open(ctx, filepath.Join(dir, storeDir), store.WithLogger(n.log)); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Close releases the store. Every acknowledged write is already durable.
+func (n *Node) Close() error { return n.store.Close() }
+
+// Agency is the agency this node speaks for.
+func (n *Node) Agency() record.Agency { return n.agency }
+
+// Federation is the id of the federation the node belongs to.
+func (n *Node) Federation() string { return n.cfg.Federation }
+
+// Store exposes the node's store to the layers that sync it.
+func (n *Node) Store() *store.Store { return n.store }
+
+func (n *Node) loadKeys() error {
+	var err error
+	if n.signer, err = hybrid.ReadKeyFile(filepath.Join(n.dir, agencyKey)); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorruptNode, err)
+	}
+	data, err := readBounded(filepath.Join(n.dir, rosterFile), record.MaxRosterSize)
+	if err != nil {
+		return fmt.Errorf("%w: reading the roster: %v", ErrCorruptNode, err)
+	}
+	if n.roster, err = record.DecodeAs[*record.Roster](data); err != nil {
+		return fmt.Errorf("%w: roster: %v", ErrCorruptNode, err)
+	}
+	if n.roster.Version == 1 {
+		if err := n.roster.Verify(len(n.roster.Members)/2 + 1); err != nil {
+			return fmt.Errorf("%w: roster signatures: %v", ErrCorruptNode, err)
+		}
+	}
+	me, ok := n.roster.Member(n.agency)
+	if !ok {
+		return fmt.Errorf("%w: agency %s is not in the roster", ErrCorruptNode, n.agency)
+	}
+	if pub, err := me.PublicKey(); err != nil || !pub.Equal(n.signer.Public()) {
+		return fmt.Errorf("%w: agency.key is not the key the roster names for %s", ErrCorruptNode, n.agency)
+	}
+	return nil
+}
+
+func (n *Node) localTokenizer() (Tokenizer, error) {
+	group, err := groupKeyOf(n.roster)
+	if err != nil {
+		return nil, err
+	}
+	var shares []fedtoken.Share
+	data, err := readBounded(filepath.Join(n.dir, shareFile), 1024)
+	if err == nil {
+		var s fedtoken.Share
+		if err := s.UnmarshalBinary(data); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrCorruptNode, shareFile, err)
+		}
+		shares = append(shares, s)
+	}
+	return newLocalTokenizer(n.cfg.Federation, group, shares)
+}

@@ -1,0 +1,30 @@
+package node
+
+import (
+	"context"
+	"fmt"
+)
+
+// sweepBatch bounds how many expired records one store batch erases.
+const sweepBatch = 1024
+
+// Sweep erases every assertion whose expiry has passed and returns how
+// many it erased. Expired assertions already stop matching at their expiry;
+// the sweep is what removes the data (LED Art. 5 time limits).
+func (n *Node) Sweep(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		ids, err := n.store.ExpiredBefore(n.now().Unix(), sweepBatch)
+		if err != nil {
+			return total, err
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		if err := n.store.Erase(ctx, ids); err != nil {
+			return total, fmt.Errorf("node: erasing expired records: %w", err)
+		}
+		total += len(ids)
+		n.log.WithField("erased", len(ids)).Info("expiry sweep")
+	}
+}
