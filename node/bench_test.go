@@ -42,7 +42,7 @@ func benchNode(b *testing.B) *Node {
 func BenchmarkIngestVsRawPebble(b *testing.B) {
 	const batch = 256
 	n := benchNode(b)
-	raw, err := pebble.Open(filepath.Join(b.TempDir(), "raw"), &pebble.Options{})
+	raw, err := pebble.Open(filepath.Join(b.TempDir(), "raw"), &pebble.Options{Logger: quietPebbleLogger{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -240,3 +240,10 @@ func rssMB() float64 {
 	}
 	return 0
 }
+
+// quietPebbleLogger keeps Pebble's informational lines out of benchmark output.
+type quietPebbleLogger struct{}
+
+func (quietPebbleLogger) Infof(string, ...any)         {}
+func (quietPebbleLogger) Errorf(f string, args ...any) { fmt.Fprintf(os.Stderr, f+"\n", args...) }
+func (quietPebbleLogger) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }

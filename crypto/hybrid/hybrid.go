@@ -89,7 +89,9 @@ func (k *PrivateKey) Sign(context string, msg []byte) ([]byte, error) {
 	}
 	sig := make([]byte, SignatureSize)
 	copy(sig, ed25519.Sign(k.ed, m))
-	if err := mldsa65.SignTo(k.ml, m, []byte(context), true, sig[ed25519.SignatureSize:]); err != nil {
+	err = mldsa65.SignTo(k.ml, m, []byte(context), true, sig[ed25519.SignatureSize:])
+	clearUpperVectorState()
+	if err != nil {
 		return nil, fmt.Errorf("hybrid: ML-DSA-65 signing: %w", err)
 	}
 	return sig, nil
@@ -113,7 +115,9 @@ func Verify(pub *PublicKey, context string, msg, sig []byte) error {
 	if !ed25519.Verify(pub.ed, m, sig[:ed25519.SignatureSize]) {
 		errs = append(errs, ErrEd25519Invalid)
 	}
-	if !mldsa65.Verify(pub.ml, m, []byte(context), sig[ed25519.SignatureSize:]) {
+	mlOK := mldsa65.Verify(pub.ml, m, []byte(context), sig[ed25519.SignatureSize:])
+	clearUpperVectorState()
+	if !mlOK {
 		errs = append(errs, ErrMLDSAInvalid)
 	}
 	return errors.Join(errs...)

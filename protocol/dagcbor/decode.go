@@ -33,7 +33,12 @@ func DefaultLimits() Limits {
 // Decoded strings share one copy of the input, which saves an allocation
 // per string; a retained Value therefore keeps that copy alive.
 func Decode(b []byte, lim Limits) (Value, error) {
-	return decodeWhole(b, lim, nil)
+	d := decoder{in: b, lim: lim}
+	var v Value
+	if err := d.whole(&v, nil, nil); err != nil {
+		return Value{}, err
+	}
+	return v, nil
 }
 
 // Pick validates b exactly as Decode does but builds only the named fields
@@ -43,28 +48,37 @@ func Pick(b []byte, lim Limits, keys ...string) (Value, error) {
 	if keys == nil {
 		keys = []string{} // nil means "keep everything" below
 	}
-	return decodeWhole(b, lim, keys)
-}
-
-func decodeWhole(b []byte, lim Limits, pick []string) (Value, error) {
-	if len(b) > lim.MaxBytes {
-		return Value{}, errAt(0, ErrTooLarge, "input of %d bytes exceeds limit %d", len(b), lim.MaxBytes)
-	}
-	d := decoder{in: b, lim: lim, picking: pick != nil}
+	d := decoder{in: b, lim: lim, picking: true}
 	var v Value
-	var err error
-	if pick == nil {
-		err = d.value(0, &v)
-	} else {
-		err = d.topMap(&v, pick)
-	}
-	if err != nil {
+	if err := d.whole(&v, keys, nil); err != nil {
 		return Value{}, err
 	}
-	if d.off != len(b) {
-		return Value{}, errAt(d.off, ErrTrailingData, "%d bytes after the data item", len(b)-d.off)
-	}
 	return v, nil
+}
+
+// whole decodes the one data item that must fill d.in into *dst, or only
+// validates it if dst is nil. A non-nil pick requires a top-level map and
+// keeps only its entries named in pick; visit, if not nil, is then called
+// with each of its entries once validated (see Scan). visit is a parameter
+// rather than a decoder field so that the compiler can see that it does not
+// escape, and Scan's caller need not allocate its closure.
+func (d *decoder) whole(dst *Value, pick []string, visit func(key []byte, v Raw)) error {
+	if len(d.in) > d.lim.MaxBytes {
+		return errAt(0, ErrTooLarge, "input of %d bytes exceeds limit %d", len(d.in), d.lim.MaxBytes)
+	}
+	var err error
+	if pick == nil {
+		err = d.value(0, dst)
+	} else {
+		err = d.topMap(dst, pick, visit)
+	}
+	if err != nil {
+		return err
+	}
+	if d.off != len(d.in) {
+		return errAt(d.off, ErrTrailingData, "%d bytes after the data item", len(d.in)-d.off)
+	}
+	return nil
 }
 
 type decoder struct {
@@ -206,7 +220,7 @@ func (d *decoder) value(depth int, dst *Value) error {
 	case majorArray:
 		return d.array(h, depth, dst)
 	case majorMap:
-		return d.mapBody(h, depth, dst, nil)
+		return d.mapBody(h, depth, dst, nil, nil)
 	case majorTag:
 		return d.link(h, dst)
 	default:
@@ -303,8 +317,8 @@ func (d *decoder) array(h head, depth int, dst *Value) error {
 }
 
 // topMap decodes the top-level item, which must be a map, into *dst,
-// keeping only the entries whose key is in pick.
-func (d *decoder) topMap(dst *Value, pick []string) error {
+// keeping only the entries whose key is in pick, as mapBody does.
+func (d *decoder) topMap(dst *Value, pick []string, visit func(key []byte, v Raw)) error {
 	h, err := d.readHead()
 	if err != nil {
 		return err
@@ -312,14 +326,15 @@ func (d *decoder) topMap(dst *Value, pick []string) error {
 	if h.major != majorMap {
 		return errAt(h.start, ErrWrongKind, "top-level %s, want map", majorName(h.major))
 	}
-	return d.mapBody(h, 0, dst, pick)
+	return d.mapBody(h, 0, dst, pick, visit)
 }
 
 // mapBody decodes a map's entries into *dst, enforcing text keys in
 // strictly increasing canonical order. pick == nil keeps every entry;
 // otherwise only the entries whose key is in pick are built. Entries not
-// built are still fully validated.
-func (d *decoder) mapBody(h head, depth int, dst *Value, pick []string) error {
+// built are still fully validated. visit, if not nil, is called with each
+// entry after its value has been validated.
+func (d *decoder) mapBody(h head, depth int, dst *Value, pick []string, visit func(key []byte, v Raw)) error {
 	n, err := d.enter(h, depth, 2)
 	if err != nil {
 		return err
@@ -349,8 +364,12 @@ func (d *decoder) mapBody(h head, depth int, dst *Value, pick []string) error {
 			entries = append(entries, Entry{Key: k})
 			slot = &entries[len(entries)-1].Value
 		}
+		start := d.off
 		if err := d.value(depth+1, slot); err != nil {
 			return within(err, string(key))
+		}
+		if visit != nil {
+			visit(key, Raw{d.in[start:d.off]})
 		}
 	}
 	if dst != nil {

@@ -53,8 +53,10 @@
 // DefaultLimits suits small documents; the record package sets its own.
 //
 // Pick validates a whole document like Decode but builds only chosen
-// top-level fields; batch verification uses it to read a record's origin and
-// sequence cheaply.
+// top-level fields. Scan validates it like Decode too but builds nothing,
+// handing each top-level entry over as a Raw encoding instead; batch
+// verification uses it to read a record's version, type, origin and
+// sequence without allocating.
 //
 // # Versioning
 //

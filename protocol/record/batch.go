@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/ipfs/go-cid"
@@ -105,17 +106,37 @@ func VerifyBatch(m *Manifest, records [][]byte, pub *hybrid.PublicKey) ([]cid.Ci
 // checkRecords checks each record's placement and returns the Merkle root
 // over their CIDs along with the CIDs.
 func (m *Manifest) checkRecords(records [][]byte) (merkle.Hash, []cid.Cid, error) {
+	origin, err := m.originEncoding()
+	if err != nil {
+		return merkle.Hash{}, nil, err
+	}
+	// The binary CIDs share one buffer: cid.Cast lets its argument escape,
+	// so building each on the stack would cost an allocation more per record
+	// than the string that cid.Cast makes for the CID itself.
+	raw := make([]byte, len(records)*cidBytesLen)
 	cids := make([]cid.Cid, len(records))
 	leaves := make([]merkle.Hash, len(records))
 	for i, rec := range records {
-		if err := m.CheckPlacement(rec, i); err != nil {
+		if err := m.checkPlacement(rec, i, origin); err != nil {
 			return merkle.Hash{}, nil, err
 		}
-		b := cidBytes(cid.DagCBOR, rec)
-		cids[i] = castCID(b[:])
-		leaves[i] = merkle.LeafHash(b[:])
+		b := raw[i*cidBytesLen : (i+1)*cidBytesLen]
+		*(*[cidBytesLen]byte)(b) = cidBytes(cid.DagCBOR, rec)
+		cids[i] = castCID(b)
+		leaves[i] = merkle.LeafHash(b)
 	}
 	return merkle.RootOfLeafHashes(leaves), cids, nil
+}
+
+// originEncoding returns the canonical encoding of m's origin. A record's
+// origin field is from m's origin exactly when it has these bytes, which
+// lets placement checks compare bytes instead of decoding the field.
+func (m *Manifest) originEncoding() ([]byte, error) {
+	b, err := dagcbor.Encode(m.Origin.value())
+	if err != nil {
+		return nil, fmt.Errorf("%w: manifest origin %s: %w", ErrInvalid, m.Origin, err)
+	}
+	return b, nil
 }
 
 // CheckPlacement checks that record can stand at index in m's batch: a
@@ -123,32 +144,111 @@ func (m *Manifest) checkRecords(records [][]byte) (merkle.Hash, []cid.Cid, error
 // with sequence number m.First+index. It reads only those fields (while
 // still validating the whole encoding), which keeps batch verification cheap.
 func (m *Manifest) CheckPlacement(record []byte, index int) error {
+	origin, err := m.originEncoding()
+	if err != nil {
+		return err
+	}
+	return m.checkPlacement(record, index, origin)
+}
+
+// checkPlacement is CheckPlacement given m's origin encoding, made once per
+// batch. It reads the fields in place with dagcbor.Scan: a record costs one
+// validating pass over its bytes and no allocation, where building even a
+// partial Value cost as much as hashing it.
+func (m *Manifest) checkPlacement(record []byte, index int, origin []byte) error {
 	if len(record) > MaxRecordSize {
 		return fmt.Errorf("%w: record %d is %d bytes, at most %d", ErrTooLarge, index, len(record), MaxRecordSize)
 	}
-	v, err := dagcbor.Pick(record, decodeLimits(), "v", "type", "origin", "seq")
+	var ver, typ, from, seq dagcbor.Raw // zero while absent
+	err := dagcbor.Scan(record, decodeLimits(), func(key []byte, v dagcbor.Raw) {
+		switch string(key) {
+		case "v":
+			ver = v
+		case "type":
+			typ = v
+		case "origin":
+			from = v
+		case "seq":
+			seq = v
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("record %d: %w", index, err)
 	}
-	f := dagcbor.ReadFields(v)
-	t, err := readHeader(f)
+	v, err := rawUint("v", ver)
+	if err == nil && v != FormatVersion {
+		err = fmt.Errorf("%w: v=%d, this node reads v=%d", ErrUnknownVersion, v, FormatVersion)
+	}
 	if err != nil {
 		return fmt.Errorf("record %d: %w", index, err)
 	}
+	t, err := rawText("type", typ)
+	if err != nil {
+		return fmt.Errorf("record %d: %w", index, err)
+	}
+	switch Type(t) {
+	case TypeAssertion, TypeRetraction, TypeSighting:
+	case TypeManifest, TypeRoster:
+		return fmt.Errorf("%w: record %d is a %s, which batches do not carry", ErrBatch, index, t)
+	default:
+		return fmt.Errorf("record %d: %w: %q", index, ErrUnknownType, t)
+	}
+	if !bytes.Equal(from.Encoded(), origin) {
+		return m.originError(index, from)
+	}
+	s, err := rawUint("seq", seq)
+	if err != nil {
+		return fmt.Errorf("record %d: %w", index, err)
+	}
+	if index < 0 || uint64(index) >= m.Count || s != m.First+uint64(index) {
+		return fmt.Errorf("%w: record %d has sequence %d, want %d", ErrBatch, index, s, m.First+uint64(index))
+	}
+	return nil
+}
+
+// rawUint and rawText read a required field that dagcbor.Scan found, with
+// the errors a dagcbor.Fields reader would give.
+func rawUint(key string, v dagcbor.Raw) (uint64, error) {
+	if v.Kind() == dagcbor.KindInvalid {
+		return 0, fmt.Errorf("field %q: %w", key, dagcbor.ErrMissingField)
+	}
+	u, err := v.AsUint()
+	if err != nil {
+		return 0, fmt.Errorf("field %q: %w", key, err)
+	}
+	return u, nil
+}
+
+func rawText(key string, v dagcbor.Raw) ([]byte, error) {
+	if v.Kind() == dagcbor.KindInvalid {
+		return nil, fmt.Errorf("field %q: %w", key, dagcbor.ErrMissingField)
+	}
+	t, err := v.AsText()
+	if err != nil {
+		return nil, fmt.Errorf("field %q: %w", key, err)
+	}
+	return t, nil
+}
+
+// originError explains why a record's origin field, whose bytes are not
+// those of m's origin, is refused. It reads the field as dagcbor.Fields
+// would inside the record, so that a malformed origin gets the same error
+// as from Decode; it runs only on a refusal, where allocations do not count.
+func (m *Manifest) originError(index int, from dagcbor.Raw) error {
+	var e []dagcbor.Entry
+	if from.Kind() != dagcbor.KindInvalid {
+		v, err := dagcbor.Decode(from.Encoded(), decodeLimits())
+		if err != nil { // not reached: Scan has validated the field
+			return fmt.Errorf("record %d: %w", index, err)
+		}
+		e = append(e, dagcbor.Entry{Key: "origin", Value: v})
+	}
+	f := dagcbor.ReadFields(dagcbor.Map(e...))
 	origin := readAgency(f.Map("origin"))
-	seq := f.Uint("seq")
 	if err := f.Done(); err != nil {
 		return fmt.Errorf("record %d: %w", index, err)
 	}
-	switch {
-	case t != TypeAssertion && t != TypeRetraction && t != TypeSighting:
-		return fmt.Errorf("%w: record %d is a %s, which batches do not carry", ErrBatch, index, t)
-	case origin != m.Origin:
-		return fmt.Errorf("%w: record %d is from %s, manifest from %s", ErrBatch, index, origin, m.Origin)
-	case index < 0 || uint64(index) >= m.Count || seq != m.First+uint64(index):
-		return fmt.Errorf("%w: record %d has sequence %d, want %d", ErrBatch, index, seq, m.First+uint64(index))
-	}
-	return nil
+	return fmt.Errorf("%w: record %d is from %s, manifest from %s", ErrBatch, index, origin, m.Origin)
 }
 
 // BatchInclusionProof returns the Merkle audit path that lets records[index]

@@ -198,3 +198,70 @@ func TestVerifyInclusion(t *testing.T) {
 		t.Errorf("placement at the wrong index: %v", err)
 	}
 }
+
+func TestCheckPlacementRefuses(t *testing.T) {
+	m, records, _ := signedBatch(t, 4) // sequence numbers 41 to 44
+	rec := records[1]
+	edit := func(edit func(map[string]dagcbor.Value)) []byte { return rewrite(t, rec, edit) }
+	text := dagcbor.Text
+	tests := []struct {
+		name   string
+		record []byte
+		want   error
+	}{
+		{"too large", append(bytes.Clone(rec), make([]byte, MaxRecordSize)...), ErrTooLarge},
+		{"non-canonical", unsortedEncoding(t, rec), dagcbor.ErrNonCanonical},
+		{"trailing data", append(bytes.Clone(rec), 0), dagcbor.ErrTrailingData},
+		{"not a map", []byte{0x01}, dagcbor.ErrWrongKind},
+		{"no version", edit(func(f map[string]dagcbor.Value) { delete(f, "v") }), dagcbor.ErrMissingField},
+		{"version as text", edit(func(f map[string]dagcbor.Value) { f["v"] = text("1") }), dagcbor.ErrWrongKind},
+		{"unknown version", edit(func(f map[string]dagcbor.Value) { f["v"] = dagcbor.Uint(2) }), ErrUnknownVersion},
+		{"no type", edit(func(f map[string]dagcbor.Value) { delete(f, "type") }), dagcbor.ErrMissingField},
+		{"unknown type", edit(func(f map[string]dagcbor.Value) { f["type"] = text("rumour") }), ErrUnknownType},
+		{"manifest", mustEncode(t, sampleManifest(t)), ErrBatch},
+		{"no origin", edit(func(f map[string]dagcbor.Value) { delete(f, "origin") }), dagcbor.ErrMissingField},
+		{"origin as text", edit(func(f map[string]dagcbor.Value) { f["origin"] = text("FR/ofac") }), dagcbor.ErrWrongKind},
+		{"origin with another field", edit(func(f map[string]dagcbor.Value) {
+			f["origin"] = dagcbor.Map(dagcbor.Entry{Key: "cc", Value: text("FR")}, dagcbor.Entry{Key: "org", Value: text("ofac")},
+				dagcbor.Entry{Key: "unit", Value: text("x")})
+		}), dagcbor.ErrUnknownField},
+		{"another origin", edit(func(f map[string]dagcbor.Value) { f["origin"] = agencyDE.value() }), ErrBatch},
+		{"no seq", edit(func(f map[string]dagcbor.Value) { delete(f, "seq") }), dagcbor.ErrMissingField},
+		{"seq as text", edit(func(f map[string]dagcbor.Value) { f["seq"] = text("42") }), dagcbor.ErrWrongKind},
+		{"next seq", edit(func(f map[string]dagcbor.Value) { f["seq"] = dagcbor.Uint(43) }), ErrBatch},
+	}
+	if err := m.CheckPlacement(rec, 1); err != nil {
+		t.Fatalf("CheckPlacement of a record in its place: %v", err)
+	}
+	for _, tc := range tests {
+		if err := m.CheckPlacement(tc.record, 1); !errors.Is(err, tc.want) {
+			t.Errorf("%s: CheckPlacement = %v, want %v", tc.name, err, tc.want)
+		}
+		if placementByPick(m, tc.record, 1) == nil {
+			t.Errorf("%s: the reference accepts it", tc.name)
+		}
+	}
+	for _, index := range []int{-1, 4} {
+		if err := m.CheckPlacement(rec, index); !errors.Is(err, ErrBatch) {
+			t.Errorf("index %d: CheckPlacement = %v", index, err)
+		}
+	}
+}
+
+// Batch verification stays cheap only while a record's checks allocate
+// nothing and its CID once.
+func TestVerifyBatchAllocations(t *testing.T) {
+	m, records, key := signedBatch(t, 64)
+	origin, err := m.originEncoding()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(20, func() { _ = m.checkPlacement(records[1], 1, origin) }); n != 0 {
+		t.Errorf("checkPlacement allocates %v times, want 0", n)
+	}
+	// A few allocations per batch (the signature check makes some) and one
+	// per record.
+	if n := testing.AllocsPerRun(5, func() { _, _ = VerifyBatch(m, records, key.Public()) }); n > float64(len(records))+32 {
+		t.Errorf("VerifyBatch of %d records allocates %v times", len(records), n)
+	}
+}
