@@ -729,6 +729,7 @@ func TestImportReportsRejectedLines(t *testing.T) {
 		t.Fatalf("import --json: exit %d, want %d (lines rejected)\nstdout: %s\nstderr: %s", code, exitNegative, out, stderr)
 	}
 	results := map[int]importAck{}
+	lastLine := 0
 	var summary *importSummary
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		var probe struct {
@@ -748,6 +749,12 @@ func TestImportReportsRejectedLines(t *testing.T) {
 		if _, dup := results[a.Line]; dup {
 			t.Errorf("line %d reported twice", a.Line)
 		}
+		// Reports come in line order, so a script resuming after the
+		// highest line reported never skips an unsettled line.
+		if a.Line <= lastLine {
+			t.Errorf("line %d reported after line %d", a.Line, lastLine)
+		}
+		lastLine = a.Line
 		results[a.Line] = a
 	}
 	for line := 1; line <= len(lines); line++ {

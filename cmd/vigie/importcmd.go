@@ -120,8 +120,18 @@ type importer struct {
 	duplicates int
 	rejected   []rejectedLine
 
-	pending      []node.AssertRequest
-	pendingLines []int
+	// pending holds the lines read since the last durable batch, in line
+	// order; results are reported in that order once the batch is stored,
+	// so the output never reports line N before lines < N are settled.
+	pending []pendingLine
+}
+
+// pendingLine is a parsed line waiting for its batch, or a line already
+// rejected at parse time whose report waits for the lines before it.
+type pendingLine struct {
+	line   int
+	req    node.AssertRequest
+	reject string
 }
 
 func (imp *importer) run(ctx context.Context, in io.Reader) error {
@@ -154,21 +164,25 @@ func (imp *importer) take(line []byte, tooLong bool) {
 	trimmed := bytes.TrimSpace(line)
 	switch {
 	case tooLong:
-		imp.reject(imp.lineNo, fmt.Sprintf("line longer than %d bytes", maxImportLine))
+		imp.deferReject(imp.lineNo, fmt.Sprintf("line longer than %d bytes", maxImportLine))
 		return
 	case len(trimmed) > 0 && trimmed[0] == '#':
 		return
 	case len(trimmed) == 0:
-		imp.reject(imp.lineNo, "blank line")
+		imp.deferReject(imp.lineNo, "blank line")
 		return
 	}
 	req, err := parseSpecLine(trimmed)
 	if err != nil {
-		imp.reject(imp.lineNo, err.Error())
+		imp.deferReject(imp.lineNo, err.Error())
 		return
 	}
-	imp.pending = append(imp.pending, req)
-	imp.pendingLines = append(imp.pendingLines, imp.lineNo)
+	imp.pending = append(imp.pending, pendingLine{line: imp.lineNo, req: req})
+}
+
+// deferReject queues a parse-time rejection to be reported in line order.
+func (imp *importer) deferReject(line int, reason string) {
+	imp.pending = append(imp.pending, pendingLine{line: line, reject: reason})
 }
 
 func parseSpecLine(line []byte) (node.AssertRequest, error) {
@@ -190,14 +204,26 @@ func (imp *importer) flush(ctx context.Context) error {
 	if len(imp.pending) == 0 {
 		return nil
 	}
-	results, err := imp.node.AssertMany(ctx, imp.pending)
+	reqs := make([]node.AssertRequest, 0, len(imp.pending))
+	for _, p := range imp.pending {
+		if p.reject == "" {
+			reqs = append(reqs, p.req)
+		}
+	}
+	results, err := imp.node.AssertMany(ctx, reqs)
 	if err != nil {
 		return err
 	}
-	for i, res := range results {
-		imp.record(imp.pendingLines[i], res)
+	next := 0
+	for _, p := range imp.pending {
+		if p.reject != "" {
+			imp.reject(p.line, p.reject)
+			continue
+		}
+		imp.record(p.line, results[next])
+		next++
 	}
-	imp.pending, imp.pendingLines = imp.pending[:0], imp.pendingLines[:0]
+	imp.pending = imp.pending[:0]
 	imp.progress.update(imp.imported, imp.duplicates, len(imp.rejected))
 	return nil
 }
