@@ -35,6 +35,8 @@ const (
 	MaxKeyIDLen      = 64
 	MaxNameLen       = 128 // organisation name, federation id
 	MaxPeerIDLen     = 128
+	MaxAddrs         = 4   // multiaddrs per roster member
+	MaxAddrLen       = 100 // bytes per multiaddr
 	MaxMembers       = 160
 	MaxBatchRecords  = 4096 // records covered by one manifest
 	maxStringInField = 4096 // decoder bound on any one string: fits a hybrid signature

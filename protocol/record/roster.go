@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ipfs/go-cid"
 
@@ -62,6 +63,10 @@ type Member struct {
 	// issuers ("share_index", "share_key").
 	ShareIndex     uint64
 	SharePublicKey []byte
+	// Addrs are the libp2p multiaddrs other members dial ("addrs",
+	// optional, at most MaxAddrs of at most MaxAddrLen bytes), e.g.
+	// "/dns4/vigie.example.gouv.fr/udp/4001/quic-v1".
+	Addrs []string
 }
 
 // RosterSignature is one agency's hybrid signature over a roster's
@@ -142,6 +147,7 @@ func (m *Member) check(field string) error {
 		checkSigningKey(field+".signing_key", m.SigningKey),
 		checkSet(field+".roles", m.Roles, 1, 3),
 		m.checkShare(field),
+		checkAddrs(field+".addrs", m.Addrs),
 	)
 }
 
@@ -154,6 +160,19 @@ func checkPeerID(field, id string) error {
 	for _, r := range id {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
 			return invalid(field, "%q is not a libp2p peer id", id)
+		}
+	}
+	return nil
+}
+
+// checkAddrs checks the shape of multiaddrs only; the transport parses them.
+func checkAddrs(field string, addrs []string) error {
+	if err := checkTextList(field, addrs, 0, MaxAddrs, MaxAddrLen); err != nil {
+		return err
+	}
+	for i, a := range addrs {
+		if !strings.HasPrefix(a, "/") || strings.ContainsFunc(a, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			return invalid(fmt.Sprintf("%s[%d]", field, i), "%q is not a multiaddr", a)
 		}
 	}
 	return nil
@@ -393,6 +412,7 @@ func (m *Member) value() dagcbor.Value {
 	e.add("roles", dagcbor.TextList(m.Roles))
 	e.optUint("share_index", m.ShareIndex)
 	e.optBytes("share_key", m.SharePublicKey)
+	optTextList(&e, "addrs", m.Addrs)
 	return e.value()
 }
 
@@ -417,6 +437,7 @@ func readRoster(f *dagcbor.Fields) *Roster {
 			Roles:          typedList[Role](mf, "roles"),
 			ShareIndex:     optUint(mf, "share_index"),
 			SharePublicKey: optBytes(mf, "share_key"),
+			Addrs:          optTypedList[string](mf, "addrs"),
 		})
 	}
 	for _, sf := range f.Maps("sigs") {

@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -161,6 +162,9 @@ func TestRosterValidate(t *testing.T) {
 			r.Signatures = []RosterSignature{{agencyFR, make([]byte, hybrid.SignatureSize)}, {agencyDE, make([]byte, hybrid.SignatureSize)}}
 		}, "sigs[1].agency"},
 		{"short signature", func(r *Roster) { r.Signatures = []RosterSignature{{agencyFR, []byte{1}}} }, "sigs[0].sig"},
+		{"address not a multiaddr", func(r *Roster) { r.Members[0].Addrs = []string{"vigie.example:4001"} }, "members[0].addrs[0]"},
+		{"address with a space", func(r *Roster) { r.Members[0].Addrs = []string{"/ip4/127.0.0.1/tcp/1 "} }, "members[0].addrs[0]"},
+		{"too many addresses", func(r *Roster) { r.Members[0].Addrs = append(longAddrs(), "/x") }, "members[0].addrs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,6 +215,15 @@ func TestRosterLookups(t *testing.T) {
 	}
 }
 
+// longAddrs is MaxAddrs distinct multiaddrs of the largest size.
+func longAddrs() []string {
+	out := make([]string, MaxAddrs)
+	for i := range out {
+		out[i] = fmt.Sprintf("/%d", i) + strings.Repeat("x", MaxAddrLen-2)
+	}
+	return out
+}
+
 // TestLargestRosterFits checks MaxRosterSize against the worst case it is
 // sized for: MaxMembers members with long names, all issuers, all signed.
 func TestLargestRosterFits(t *testing.T) {
@@ -223,6 +236,7 @@ func TestLargestRosterFits(t *testing.T) {
 			Agency: a, Name: strings.Repeat("n", MaxNameLen), OrgType: OrgIntelligence,
 			PeerID: strings.Repeat("p", 52), SigningKey: key, Roles: []Role{RoleIssuer, RoleMember, RoleWitness},
 			ShareIndex: uint64(i + 1), SharePublicKey: make([]byte, SharePublicKeySize),
+			Addrs: longAddrs(),
 		})
 		r.Signatures = append(r.Signatures, RosterSignature{Agency: a, Signature: make([]byte, hybrid.SignatureSize)})
 	}
