@@ -93,7 +93,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := writeNodeFiles(ctx, dir, cfg, signer, shares[0], roster); err != nil {
+	if err := writeNodeFiles(ctx, dir, cfg, signer, &shares[0], roster); err != nil {
 		return err
 	}
 	return nil
@@ -101,16 +101,18 @@ func Init(ctx context.Context, dir string, opts InitOptions) error {
 
 // writeNodeFiles writes everything but the peer key; node.json goes last,
 // so a folder with node.json is a complete node.
-func writeNodeFiles(ctx context.Context, dir string, cfg *config, signer *hybrid.PrivateKey, share fedtoken.Share, roster *record.Roster) error {
+func writeNodeFiles(ctx context.Context, dir string, cfg *config, signer *hybrid.PrivateKey, share *fedtoken.Share, roster *record.Roster) error {
 	if err := hybrid.WriteKeyFile(filepath.Join(dir, agencyKey), signer); err != nil {
 		return err
 	}
-	shareBytes, err := share.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(dir, shareFile), shareBytes, 0o600); err != nil {
-		return err
+	if share != nil {
+		shareBytes, err := share.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, shareFile), shareBytes, 0o600); err != nil {
+			return err
+		}
 	}
 	rosterBytes, err := roster.Encode()
 	if err != nil {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -78,7 +79,11 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	if n.tokens = o.tokens; n.tokens == nil {
-		if n.tokens, err = n.localTokenizer(); err != nil {
+		if n.tokens, err = n.localTokenizer(); errors.Is(err, errTooFewShares) {
+			// A federated node that is not a t-issuer on its own tokenises
+			// over the network; without that, tokenising says why it can't.
+			n.tokens = unavailableTokenizer{err: err}
+		} else if err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -67,9 +68,12 @@ type localTokenizer struct {
 	eval *fedtoken.Evaluator
 }
 
+// errTooFewShares means this node cannot tokenise on its own.
+var errTooFewShares = errors.New("node: this node holds too few issuer shares to tokenise alone; tokens come from the federation's issuers over the network")
+
 func newLocalTokenizer(federation string, g fedtoken.GroupKey, shares []fedtoken.Share) (*localTokenizer, error) {
 	if len(shares) < g.Threshold {
-		return nil, fmt.Errorf("node: this node holds %d issuer shares but tokens need %d; a federated node asks issuers over the network", len(shares), g.Threshold)
+		return nil, fmt.Errorf("%w (holds %d, needs %d)", errTooFewShares, len(shares), g.Threshold)
 	}
 	eval, err := fedtoken.NewEvaluator(federation, g, shares)
 	if err != nil {
@@ -88,4 +92,12 @@ func (t *localTokenizer) Tokenize(ctx context.Context, _ issuance.Use, exprs []s
 		return nil, err
 	}
 	return t.eval.Tokenize(inputs)
+}
+
+// unavailableTokenizer answers every request with the reason the node
+// cannot tokenise.
+type unavailableTokenizer struct{ err error }
+
+func (u unavailableTokenizer) Tokenize(context.Context, issuance.Use, []string) ([]fedtoken.Token, error) {
+	return nil, u.err
 }

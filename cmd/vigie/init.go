@@ -14,17 +14,22 @@ func initCommand() *command {
 }
 
 func runInit(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "vigie init --dir D --country CC [--org ID] [--org-name NAME] [--org-type TYPE] [--json]", `
+	fs := newFlagSet(e, "vigie init --dir D (--country CC [--org ID] [--org-name NAME] [--org-type TYPE] | --roster FILE --keys DIR) [--json]", `
 Creates a node folder: the agency's hybrid signing key, the libp2p peer key,
 and an embedded store. Without a roster the node is a standalone federation
 of one, holding the only issuer share (1 of 1), so every command works on
-this machine without peers. Key files are written with mode 0600.`)
+this machine without peers. With --roster and --keys the node joins an
+existing federation, using the key folder 'vigie federation init' wrote for
+this member; the roster's signatures and the keys are checked. Key files
+are written with mode 0600.`)
 	var nf nodeFlags
 	nf.register(fs)
 	country := fs.String("country", "", "ISO 3166-1 alpha-2 country code of the agency, e.g. FR (required)")
 	org := fs.String("org", "national", "short lower-case id of the organisation within its country")
 	orgName := fs.String("org-name", "", "the organisation's name, for people")
 	orgType := fs.String("org-type", string(record.OrgPolice), "organisation type: police, intelligence, ministry, regulator, europol, other")
+	rosterPath := fs.String("roster", "", "join the federation whose signed roster this is")
+	keys := fs.String("keys", "", "this member's key folder from 'vigie federation init' (with --roster)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if code, done := fs.Parse(args); done {
 		return code
@@ -32,16 +37,25 @@ this machine without peers. Key files are written with mode 0600.`)
 	if code, bad := nf.check(fs); bad {
 		return code
 	}
-	if *country == "" {
-		return fs.usageError("--country is required")
-	}
 	if len(fs.Args()) > 0 {
 		return fs.usageError("unexpected argument %q", fs.Args()[0])
 	}
-	opts := node.InitOptions{Country: *country, Org: *org, OrgName: *orgName, OrgType: record.OrgType(*orgType)}
-	if err := node.Init(ctx, nf.dir, opts); err != nil {
-		e.errorf("init: %v", err)
-		return exitUsage
+	switch {
+	case (*rosterPath == "") != (*keys == ""):
+		return fs.usageError("--roster and --keys go together")
+	case *rosterPath != "":
+		if err := node.Join(ctx, nf.dir, *rosterPath, *keys); err != nil {
+			e.errorf("init: %v", err)
+			return exitUsage
+		}
+	case *country == "":
+		return fs.usageError("--country is required (or --roster and --keys to join a federation)")
+	default:
+		opts := node.InitOptions{Country: *country, Org: *org, OrgName: *orgName, OrgType: record.OrgType(*orgType)}
+		if err := node.Init(ctx, nf.dir, opts); err != nil {
+			e.errorf("init: %v", err)
+			return exitUsage
+		}
 	}
 	n, ok := nf.open(ctx, e)
 	if !ok {
@@ -52,7 +66,7 @@ this machine without peers. Key files are written with mode 0600.`)
 		json.NewEncoder(e.stdout).Encode(map[string]string{"dir": nf.dir, "agency": n.Agency().String(), "federation": n.Federation()})
 		return exitOK
 	}
-	fmt.Fprintf(e.stdout, "Initialised %s for %s (standalone federation %q).\nNext: vigie assert --dir %s --url URL --category incitement --tlp amber --legal-status referral --legal-basis TCO:Art.5\n",
+	fmt.Fprintf(e.stdout, "Initialised %s for %s (federation %q).\nNext: vigie assert --dir %s --url URL --category incitement --tlp amber --legal-status referral --legal-basis TCO:Art.5\n",
 		nf.dir, n.Agency(), n.Federation(), nf.dir)
 	return exitOK
 }

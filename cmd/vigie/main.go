@@ -50,6 +50,7 @@ func rootCommand() *command {
 			retractCommand(),
 			lookupCommand(),
 			demoCommand(),
+			federationCommand(),
 			urlCommand(),
 			versionCommand(),
 		},
