@@ -59,6 +59,20 @@ func TestGenesisRoster(t *testing.T) {
 	if _, err := groupKeyOf(r); err != nil {
 		t.Fatalf("roster's OPRF key: %v", err)
 	}
+	// Share indices need not follow agency order (a later roster may add an
+	// issuer that sorts first): the group key is read by index regardless.
+	var issuersAt []int
+	for i, m := range r.Members {
+		if m.ShareIndex != 0 {
+			issuersAt = append(issuersAt, i)
+		}
+	}
+	a, b := &r.Members[issuersAt[0]], &r.Members[issuersAt[1]]
+	a.ShareIndex, b.ShareIndex = b.ShareIndex, a.ShareIndex
+	a.SharePublicKey, b.SharePublicKey = b.SharePublicKey, a.SharePublicKey
+	if _, err := groupKeyOf(r); err != nil {
+		t.Fatalf("shares out of agency order: %v", err)
+	}
 }
 
 // Two states asserting the same URL get one indicator, and a batch signed

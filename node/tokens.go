@@ -54,6 +54,8 @@ func groupKeyOf(r *record.Roster) (fedtoken.GroupKey, error) {
 			g.Shares = append(g.Shares, fedtoken.ShareKey{Index: fedtoken.ShareIndex(m.ShareIndex), Public: m.SharePublicKey})
 		}
 	}
+	// The roster lists members by agency; the group key wants shares by index.
+	slices.SortFunc(g.Shares, func(a, b fedtoken.ShareKey) int { return int(a.Index) - int(b.Index) })
 	if err := g.Validate(); err != nil {
 		return fedtoken.GroupKey{}, fmt.Errorf("%w: roster's OPRF key: %v", ErrCorruptNode, err)
 	}
