@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"time"
@@ -138,13 +139,34 @@ func (n *Node) localTokenizer() (Tokenizer, error) {
 		return nil, err
 	}
 	var shares []fedtoken.Share
-	data, err := readBounded(filepath.Join(n.dir, shareFile), 1024)
-	if err == nil {
-		var s fedtoken.Share
-		if err := s.UnmarshalBinary(data); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrCorruptNode, shareFile, err)
-		}
+	s, ok, err := n.IssuerShare()
+	if err != nil {
+		return nil, err
+	}
+	if ok {
 		shares = append(shares, s)
 	}
 	return newLocalTokenizer(n.cfg.Federation, group, shares)
+}
+
+// Roster is the federation roster the node follows.
+func (n *Node) Roster() *record.Roster { return n.roster }
+
+// PeerKeyPath is the file of the node's libp2p identity.
+func (n *Node) PeerKeyPath() string { return filepath.Join(n.dir, peerKey) }
+
+// IssuerShare returns this node's OPRF key share, if it is an issuer.
+func (n *Node) IssuerShare() (fedtoken.Share, bool, error) {
+	data, err := readBounded(filepath.Join(n.dir, shareFile), 1024)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fedtoken.Share{}, false, nil
+	}
+	if err != nil {
+		return fedtoken.Share{}, false, err
+	}
+	var s fedtoken.Share
+	if err := s.UnmarshalBinary(data); err != nil {
+		return fedtoken.Share{}, false, fmt.Errorf("%w: %s: %v", ErrCorruptNode, shareFile, err)
+	}
+	return s, true, nil
 }

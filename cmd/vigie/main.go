@@ -49,6 +49,7 @@ func rootCommand() *command {
 			importCommand(),
 			retractCommand(),
 			lookupCommand(),
+			runCommand(),
 			demoCommand(),
 			federationCommand(),
 			urlCommand(),
