@@ -141,4 +141,3 @@ func rosterAddrs(r *record.Roster) (map[peer.ID][]ma.Multiaddr, error) {
 	}
 	return out, nil
 }
-
