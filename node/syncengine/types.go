@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/vigie-project/vigie/node/store"
 )
 
 // PeerID names a federation peer as the adapter knows it (for libp2p, the
@@ -22,35 +24,18 @@ func (e Epoch) IsZero() bool { return e == Epoch{} }
 // String is a short hex form for logs and traces.
 func (e Epoch) String() string { return hex.EncodeToString(e[:4]) }
 
-// Kind is the type of a record. The numbering matches the store's kinds
-// (node/store.Kind), so the node converts by a plain cast.
-type Kind uint8
+// Kind is the type of a record: the store's kinds, so the node passes them
+// through unchanged.
+type Kind = store.Kind
 
 // Record kinds.
 const (
-	KindAssertion  Kind = 1
-	KindRetraction Kind = 2
-	KindSighting   Kind = 3
-	KindManifest   Kind = 4
-	KindRoster     Kind = 5
+	KindAssertion  = store.KindAssertion
+	KindRetraction = store.KindRetraction
+	KindSighting   = store.KindSighting
+	KindManifest   = store.KindManifest
+	KindRoster     = store.KindRoster
 )
-
-// String names the kind for logs and traces.
-func (k Kind) String() string {
-	switch k {
-	case KindAssertion:
-		return "assertion"
-	case KindRetraction:
-		return "retraction"
-	case KindSighting:
-		return "sighting"
-	case KindManifest:
-		return "manifest"
-	case KindRoster:
-		return "roster"
-	}
-	return "kind?"
-}
 
 // RecordRef is what the engine knows about a record without decoding it.
 // The node fills it in from facts it has already checked (for local and
