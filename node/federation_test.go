@@ -110,10 +110,7 @@ func TestFederatedNodesShareIndicators(t *testing.T) {
 	if _, err := de.Ingest(ctx, &record.Batch{Manifest: m, Records: [][]byte{raw}}); err != nil {
 		t.Fatalf("DE refused FR's signed batch: %v", err)
 	}
-	got, err := de.Lookup(ctx, LookupRequest{URL: "http://evil.example/a.html", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustLookup(t, de, "http://evil.example/a.html")
 	if len(got.Matches) != 1 || len(got.Matches[0].Assertions) != 2 {
 		t.Fatalf("want one indicator with FR's and DE's assertions, got %+v", got.Matches)
 	}

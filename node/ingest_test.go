@@ -107,13 +107,7 @@ func TestIngestRejectsBadBatches(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrRejected", name, err)
 		}
 	}
-	st, err := n.Store().Stats()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.LogLength != 0 {
-		t.Fatalf("rejected batches stored %d records", st.LogLength)
-	}
+	requireNothingStored(t, n, "rejected batches")
 }
 
 // A retraction that arrives from the federation marks the assertion
@@ -121,12 +115,7 @@ func TestIngestRejectsBadBatches(t *testing.T) {
 func TestIngestedRetractionOnlyCountsFromTheOrigin(t *testing.T) {
 	n, _, _, _ := newTestNode(t, "FR")
 	ctx := context.Background()
-	req := baseRequest()
-	req.Expression = "evil.example/"
-	a, err := n.Assert(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustAssert(t, n, "evil.example/")
 	v, err := n.viewAssertion(a.Assertion, n.now())
 	if err != nil || !v.Live {
 		t.Fatalf("fresh assertion not live (%v)", err)

@@ -126,17 +126,11 @@ func TestAssertURLUsesItsExactExpression(t *testing.T) {
 	if _, err := n.Assert(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	got, err := n.Lookup(ctx, LookupRequest{URL: "http://evil.example/a/other.html", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustLookup(t, n, "http://evil.example/a/other.html")
 	if len(got.Matches) != 0 {
 		t.Fatal("an exact-URL indicator matched a sibling page")
 	}
-	got, err = n.Lookup(ctx, LookupRequest{URL: "http://EVIL.example/a/./b.html#frag", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got = mustLookup(t, n, "http://EVIL.example/a/./b.html#frag")
 	if len(got.Matches) != 1 || got.Matches[0].Kind != record.ExprExact {
 		t.Fatalf("matches %+v", got.Matches)
 	}
@@ -169,13 +163,7 @@ func TestAssertRejectsBadInput(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalidInput", name, err)
 		}
 	}
-	st, err := n.Store().Stats()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.LogLength != 0 {
-		t.Fatalf("rejected requests wrote %d records", st.LogLength)
-	}
+	requireNothingStored(t, n, "rejected requests")
 }
 
 func TestDuplicateAssertionIsNotWrittenTwice(t *testing.T) {
@@ -217,10 +205,7 @@ func TestRetract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := n.Lookup(ctx, LookupRequest{URL: "http://evil.example/", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustLookup(t, n, "http://evil.example/")
 	if got.Live() || len(got.Matches) != 1 {
 		t.Fatalf("retracted assertion still live: %+v", got.Matches)
 	}
@@ -289,20 +274,14 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("sweep before expiry erased %d (%v)", erased, err)
 	}
 	clk.advance(25 * time.Hour)
-	got, err := n.Lookup(ctx, LookupRequest{URL: "http://evil.example/", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustLookup(t, n, "http://evil.example/")
 	if got.Live() || len(got.Matches) != 1 || !got.Matches[0].Assertions[0].Expired {
 		t.Fatalf("expired assertion: %+v", got.Matches)
 	}
 	if erased, err := n.Sweep(ctx); err != nil || erased != 1 {
 		t.Fatalf("sweep erased %d (%v), want 1", erased, err)
 	}
-	got, err = n.Lookup(ctx, LookupRequest{URL: "http://evil.example/", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got = mustLookup(t, n, "http://evil.example/")
 	if len(got.Matches) != 0 {
 		t.Fatal("erased assertion still found")
 	}
@@ -320,10 +299,7 @@ func TestDisputed(t *testing.T) {
 	// Different federations (standalone nodes) give different tokens, so
 	// copy DE's record under FR's indicator by asserting through FR's
 	// tokens: a DE assertion on the same indicator with another status.
-	mine, err := n.Lookup(ctx, LookupRequest{URL: "http://evil.example/", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mine := mustLookup(t, n, "http://evil.example/")
 	ind := mine.Matches[0].Indicator
 	foreign := mine.Matches[0].Assertions[0].Assertion
 	foreign.Origin = other.Agency()
@@ -337,10 +313,7 @@ func TestDisputed(t *testing.T) {
 	if _, err := n.Store().Put(ctx, []store.Entry{{CID: record.CIDOf(b), Bytes: b, Kind: store.KindAssertion, Indicator: ind, Origin: other.Agency().String(), Seq: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := n.Lookup(ctx, LookupRequest{URL: "http://evil.example/", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustLookup(t, n, "http://evil.example/")
 	if len(got.Matches) != 1 || len(got.Matches[0].Assertions) != 2 || !got.Matches[0].Disputed {
 		t.Fatalf("want a disputed indicator with two assertions, got %+v", got.Matches)
 	}
@@ -363,10 +336,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	got, err := again.Lookup(ctx, LookupRequest{URL: "http://evil.example/", Purpose: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustLookup(t, again, "http://evil.example/")
 	if len(got.Matches) != 1 || got.Matches[0].Assertions[0].CID != a.Assertion {
 		t.Fatalf("after reopen: %+v", got.Matches)
 	}
@@ -440,5 +410,39 @@ func TestConcurrentAssertsGetDistinctSequences(t *testing.T) {
 	head, err := n.Store().OriginHead("FR/test")
 	if err != nil || head != 8 {
 		t.Fatalf("origin head %d (%v), want 8", head, err)
+	}
+}
+
+// mustAssert asserts expr with the base request and fails the test on error.
+func mustAssert(t *testing.T, n *Node, expr string) AssertResult {
+	t.Helper()
+	req := baseRequest()
+	req.Expression = expr
+	res, err := n.Assert(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// mustLookup looks url up with a purpose and fails the test on error.
+func mustLookup(t *testing.T, n *Node, url string) *LookupResult {
+	t.Helper()
+	res, err := n.Lookup(context.Background(), LookupRequest{URL: url, Purpose: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// requireNothingStored fails the test if anything reached the local log.
+func requireNothingStored(t *testing.T, n *Node, what string) {
+	t.Helper()
+	st, err := n.Store().Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LogLength != 0 {
+		t.Fatalf("%s wrote %d records", what, st.LogLength)
 	}
 }
