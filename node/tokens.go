@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/vigie-project/vigie/crypto/fedtoken"
 	"github.com/vigie-project/vigie/protocol/issuance"
@@ -48,16 +47,9 @@ func tokenInputs(exprs []string) ([]fedtoken.Input, error) {
 
 // groupKeyOf reads the federation's OPRF group key out of the roster.
 func groupKeyOf(r *record.Roster) (fedtoken.GroupKey, error) {
-	g := fedtoken.GroupKey{Threshold: int(r.Threshold), Total: int(r.Shares), Public: r.OPRFKey}
-	for _, m := range r.Members {
-		if slices.Contains(m.Roles, record.RoleIssuer) {
-			g.Shares = append(g.Shares, fedtoken.ShareKey{Index: fedtoken.ShareIndex(m.ShareIndex), Public: m.SharePublicKey})
-		}
-	}
-	// The roster lists members by agency; the group key wants shares by index.
-	slices.SortFunc(g.Shares, func(a, b fedtoken.ShareKey) int { return int(a.Index) - int(b.Index) })
-	if err := g.Validate(); err != nil {
-		return fedtoken.GroupKey{}, fmt.Errorf("%w: roster's OPRF key: %v", ErrCorruptNode, err)
+	g, err := r.GroupKey()
+	if err != nil {
+		return fedtoken.GroupKey{}, fmt.Errorf("%w: %v", ErrCorruptNode, err)
 	}
 	return g, nil
 }

@@ -5,13 +5,11 @@ import (
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 	"github.com/sirupsen/logrus"
 
 	"github.com/vigie-project/vigie/crypto/fedtoken"
 	"github.com/vigie-project/vigie/node"
 	"github.com/vigie-project/vigie/node/p2p"
-	"github.com/vigie-project/vigie/protocol/record"
 )
 
 func runCommand() *command {
@@ -80,7 +78,7 @@ func startHost(ctx context.Context, n *node.Node, listen []string, dailyLimit in
 			listen = me.Addrs
 		}
 	}
-	addrs, err := rosterAddrs(r)
+	addrs, err := p2p.RosterAddrs(r)
 	if err != nil {
 		return nil, err
 	}
@@ -121,23 +119,4 @@ func serveTokens(n *node.Node, h *p2p.Host, dailyLimit int, log *logrus.Entry) e
 	}
 	h.Handle(p2p.TokenProtocol, srv.ServeStream)
 	return nil
-}
-
-// rosterAddrs maps each member's peer id to the multiaddrs the roster gives.
-func rosterAddrs(r *record.Roster) (map[peer.ID][]ma.Multiaddr, error) {
-	out := make(map[peer.ID][]ma.Multiaddr, len(r.Members))
-	for _, m := range r.Members {
-		id, err := peer.Decode(m.PeerID)
-		if err != nil {
-			return nil, fmt.Errorf("roster: %s: peer id: %w", m.Agency, err)
-		}
-		for _, a := range m.Addrs {
-			addr, err := ma.NewMultiaddr(a)
-			if err != nil {
-				return nil, fmt.Errorf("roster: %s: address %q: %w", m.Agency, a, err)
-			}
-			out[id] = append(out[id], addr)
-		}
-	}
-	return out, nil
 }

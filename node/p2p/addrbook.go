@@ -11,6 +11,8 @@ import (
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/vigie-project/vigie/protocol/record"
 )
 
 // addrBook holds where members are reached. It is the only writer of
@@ -140,4 +142,25 @@ func allowEntry(p peer.ID, a ma.Multiaddr) (ma.Multiaddr, bool) {
 		return nil, false
 	}
 	return ipa.Encapsulate(p2p), true
+}
+
+// RosterAddrs maps every member's peer ID to the multiaddrs the roster
+// gives for it, for WithPeerAddrs. A peer ID or address that does not parse
+// is an error naming the member, not a member silently left unreachable.
+func RosterAddrs(r *record.Roster) (map[peer.ID][]ma.Multiaddr, error) {
+	out := make(map[peer.ID][]ma.Multiaddr, len(r.Members))
+	for _, m := range r.Members {
+		id, err := peer.Decode(m.PeerID)
+		if err != nil {
+			return nil, fmt.Errorf("p2p: roster member %s: peer id: %w", m.Agency, err)
+		}
+		for _, a := range m.Addrs {
+			addr, err := ma.NewMultiaddr(a)
+			if err != nil {
+				return nil, fmt.Errorf("p2p: roster member %s: address %q: %w", m.Agency, a, err)
+			}
+			out[id] = append(out[id], addr)
+		}
+	}
+	return out, nil
 }

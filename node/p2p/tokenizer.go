@@ -132,7 +132,10 @@ func checkLocal(local *fedtoken.Issuer, g fedtoken.GroupKey) error {
 // issuersOf lists the roster's issuers by share index and builds the group
 // key from their share keys.
 func issuersOf(r *record.Roster) ([]issuerPeer, fedtoken.GroupKey, error) {
-	g := fedtoken.GroupKey{Threshold: int(r.Threshold), Total: int(r.Shares), Public: r.OPRFKey}
+	g, err := r.GroupKey()
+	if err != nil {
+		return nil, g, fmt.Errorf("p2p: %w", err)
+	}
 	var issuers []issuerPeer
 	for _, m := range r.Members {
 		if !slices.Contains(m.Roles, record.RoleIssuer) {
@@ -144,12 +147,9 @@ func issuersOf(r *record.Roster) ([]issuerPeer, fedtoken.GroupKey, error) {
 		}
 		idx := fedtoken.ShareIndex(m.ShareIndex)
 		issuers = append(issuers, issuerPeer{index: idx, peer: id, agency: m.Agency})
-		g.Shares = append(g.Shares, fedtoken.ShareKey{Index: idx, Public: m.SharePublicKey})
 	}
-	// The group key lists shares by index; the roster lists members by
-	// agency.
+	// Ask issuers in share-index order, as the group key lists them.
 	slices.SortFunc(issuers, func(a, b issuerPeer) int { return cmp.Compare(a.index, b.index) })
-	slices.SortFunc(g.Shares, func(a, b fedtoken.ShareKey) int { return cmp.Compare(a.Index, b.Index) })
 	return issuers, g, nil
 }
 

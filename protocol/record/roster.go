@@ -1,6 +1,7 @@
 package record
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/vigie-project/vigie/crypto/fedtoken"
 	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/protocol/dagcbor"
 )
@@ -444,4 +446,23 @@ func readRoster(f *dagcbor.Fields) *Roster {
 		r.Signatures = append(r.Signatures, RosterSignature{Agency: readAgency(sf.Map("agency")), Signature: sf.Bytes("sig")})
 	}
 	return r
+}
+
+// GroupKey is the federation's OPRF group key as the token client needs it:
+// the group public key and every issuer's share key, in share-index order
+// (the roster lists members by agency, which need not be the same order).
+// It is validated, so a roster whose share keys do not fit one polynomial
+// is refused here.
+func (r *Roster) GroupKey() (fedtoken.GroupKey, error) {
+	g := fedtoken.GroupKey{Threshold: int(r.Threshold), Total: int(r.Shares), Public: r.OPRFKey}
+	for _, m := range r.Members {
+		if m.isIssuer() {
+			g.Shares = append(g.Shares, fedtoken.ShareKey{Index: fedtoken.ShareIndex(m.ShareIndex), Public: m.SharePublicKey})
+		}
+	}
+	slices.SortFunc(g.Shares, func(a, b fedtoken.ShareKey) int { return cmp.Compare(a.Index, b.Index) })
+	if err := g.Validate(); err != nil {
+		return fedtoken.GroupKey{}, fmt.Errorf("record: roster version %d: OPRF key: %w", r.Version, err)
+	}
+	return g, nil
 }
