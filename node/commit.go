@@ -56,8 +56,10 @@ func (n *Node) commitOwn(ctx context.Context, recs []ownRecord) error {
 		return err
 	}
 	entries := make([]store.Entry, 0, len(recs)+len(recs)/record.MaxBatchRecords+1)
+	facts := make([]*RecordFacts, 0, cap(entries))
 	for chunk := range slices.Chunk(recs, record.MaxBatchRecords) {
 		encoded := make([][]byte, len(chunk))
+		first := len(entries)
 		for i, rec := range chunk {
 			head++
 			rec.setSeq(head)
@@ -66,20 +68,38 @@ func (n *Node) commitOwn(ctx context.Context, recs []ownRecord) error {
 			}
 			c := record.CIDOf(encoded[i])
 			rec.setCID(c)
-			e, err := entryFor(encoded[i], c)
+			e, f, err := decodeEntry(encoded[i], c)
 			if err != nil {
 				return err
 			}
-			entries = append(entries, e)
+			entries, facts = append(entries, e), append(facts, f)
 		}
 		manifest, err := n.signBatch(encoded)
 		if err != nil {
 			return err
 		}
-		entries = append(entries, manifest)
+		if err := placeBatch(entries[first:], manifest.CID, encoded); err != nil {
+			return err
+		}
+		entries, facts = append(entries, manifest), append(facts, nil)
 	}
-	if _, err := n.store.Put(ctx, entries); err != nil {
+	indexes, err := n.store.Append(ctx, entries)
+	if err != nil {
 		return fmt.Errorf("node: storing: %w", err)
+	}
+	n.announce(bundlesOf(entries, facts, indexes))
+	return nil
+}
+
+// placeBatch gives every record of a batch the placement that lets it
+// travel without its batch-mates.
+func placeBatch(entries []store.Entry, manifest cid.Cid, encoded [][]byte) error {
+	for i, p := range record.BatchPlacements(manifest, encoded) {
+		b, err := p.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("node: placement of record %d: %w", i, err)
+		}
+		entries[i].Placement = b
 	}
 	return nil
 }

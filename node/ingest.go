@@ -31,41 +31,60 @@ func (n *Node) Ingest(ctx context.Context, b *record.Batch) ([]cid.Cid, error) {
 		return nil, fmt.Errorf("%w: %v", ErrRejected, err)
 	}
 	entries := make([]store.Entry, 0, len(b.Records)+1)
+	facts := make([]*RecordFacts, 0, cap(entries))
 	for i, raw := range b.Records {
-		e, err := entryFor(raw, cids[i])
+		e, f, err := decodeEntry(raw, cids[i])
 		if err != nil {
 			return nil, fmt.Errorf("%w: record %d (%s): %v", ErrRejected, i, cids[i], err)
 		}
-		entries = append(entries, e)
+		entries, facts = append(entries, e), append(facts, f)
 	}
 	manifest, err := b.Manifest.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("%w: manifest: %v", ErrRejected, err)
 	}
-	entries = append(entries, store.Entry{CID: record.CIDOf(manifest), Bytes: manifest, Kind: store.KindManifest, Origin: b.Manifest.Origin.String()})
-	if _, err := n.store.Put(ctx, entries); err != nil {
+	mc := record.CIDOf(manifest)
+	if err := placeBatch(entries, mc, b.Records); err != nil {
+		return nil, err
+	}
+	entries, facts = append(entries, store.Entry{CID: mc, Bytes: manifest, Kind: store.KindManifest, Origin: b.Manifest.Origin.String()}), append(facts, nil)
+	indexes, err := n.store.Append(ctx, entries)
+	if err != nil {
 		return nil, fmt.Errorf("node: storing received batch: %w", err)
 	}
+	n.announce(bundlesOf(entries, facts, indexes))
 	return cids, nil
 }
 
 // entryFor decodes a record in full and extracts the store's index facts;
 // own and received records go through the same path.
 func entryFor(raw []byte, c cid.Cid) (store.Entry, error) {
+	e, _, err := decodeEntry(raw, c)
+	return e, err
+}
+
+// decodeEntry decodes a batchable record into its store entry and the facts
+// the sync policy decides on.
+func decodeEntry(raw []byte, c cid.Cid) (store.Entry, *RecordFacts, error) {
 	rec, err := record.Decode(raw)
 	if err != nil {
-		return store.Entry{}, err
+		return store.Entry{}, nil, err
 	}
 	e := store.Entry{CID: c, Bytes: raw}
+	f := &RecordFacts{}
 	switch r := rec.(type) {
 	case *record.Assertion:
 		e.Kind, e.Indicator, e.Origin, e.Seq, e.Expires = store.KindAssertion, r.Indicator, r.Origin.String(), r.Seq, int64(r.Expires)
+		f.Origin, f.TLP, f.Onward = r.Origin, r.TLP, r.Onward
 	case *record.Retraction:
 		e.Kind, e.Target, e.Origin, e.Seq = store.KindRetraction, r.Assertion, r.Origin.String(), r.Seq
+		f.Origin = r.Origin
 	case *record.Sighting:
 		e.Kind, e.Indicator, e.Target, e.Origin, e.Seq = store.KindSighting, r.Indicator, r.Assertion, r.Origin.String(), r.Seq
+		f.Origin = r.Origin
 	default:
-		return store.Entry{}, fmt.Errorf("a %s cannot travel in a batch", rec.Type())
+		return store.Entry{}, nil, fmt.Errorf("a %s cannot travel in a batch", rec.Type())
 	}
-	return e, nil
+	f.Kind = e.Kind
+	return e, f, nil
 }

@@ -23,7 +23,7 @@ type Node struct {
 	cfg    *config
 	agency record.Agency
 	signer *hybrid.PrivateKey
-	roster *record.Roster
+	roster *record.Roster // guarded by rosterMu once Open returns: use Roster()
 	store  *store.Store
 	tokens Tokenizer
 	audit  AuditSink
@@ -34,6 +34,13 @@ type Node struct {
 	// with the write that uses them, so two concurrent asserts never claim
 	// the same number.
 	seqMu sync.Mutex
+
+	// rosterMu guards roster, which AdoptRoster replaces (node/roster.go);
+	// adoptMu serialises adoptions.
+	rosterMu sync.RWMutex
+	adoptMu  sync.Mutex
+
+	syncing syncState // federation sync: node/sync*.go
 }
 
 // Option configures Open.
@@ -149,8 +156,14 @@ func (n *Node) localTokenizer() (Tokenizer, error) {
 	return newLocalTokenizer(n.cfg.Federation, group, shares)
 }
 
-// Roster is the federation roster the node follows.
-func (n *Node) Roster() *record.Roster { return n.roster }
+// Roster is the federation roster the node follows. A new version
+// replaces it as a whole (AdoptRoster); the value returned is never
+// modified and must not be modified by the caller.
+func (n *Node) Roster() *record.Roster {
+	n.rosterMu.RLock()
+	defer n.rosterMu.RUnlock()
+	return n.roster
+}
 
 // PeerKeyPath is the file of the node's libp2p identity.
 func (n *Node) PeerKeyPath() string { return filepath.Join(n.dir, peerKey) }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -158,4 +159,29 @@ func BenchmarkRoot256(b *testing.B) {
 		Root(leaves)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/256, "ns/leaf")
+}
+
+func TestInclusionProofsMatchSingleProofs(t *testing.T) {
+	for n := 1; n <= 70; n++ {
+		leaves := make([][]byte, n)
+		for i := range leaves {
+			leaves[i] = []byte{byte(i), byte(n)}
+		}
+		paths, root := InclusionProofs(leaves)
+		if root != Root(leaves) {
+			t.Fatalf("n=%d: root differs from Root", n)
+		}
+		for i := range leaves {
+			want, err := InclusionProof(leaves, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(paths[i], want) {
+				t.Fatalf("n=%d leaf %d: path %x, want %x", n, i, paths[i], want)
+			}
+			if err := VerifyInclusion(uint64(i), uint64(n), leaves[i], paths[i], root); err != nil {
+				t.Fatalf("n=%d leaf %d: %v", n, i, err)
+			}
+		}
+	}
 }

@@ -222,6 +222,10 @@ func (c *checker) visit(k, v []byte) error {
 		return c.visitOriginSeq(k, v)
 	case prefixLog:
 		return c.visitLog(k, v)
+	case prefixPlacement:
+		return c.visitPlacement(k)
+	case prefixCursor:
+		// Opaque sync state owned by the node; nothing leads to it.
 	case prefixOriginHead:
 		if _, err := decodeU64(v); err != nil {
 			c.fail("origin head %q: %v", k[1:], err)
@@ -344,6 +348,23 @@ func (c *checker) visitPair(k []byte, kind Kind, name string) error {
 	}
 	if h.kind != kind || !bytes.Equal(want, cidBytes(first)) {
 		c.fail("%s index entry %s → %s: the record is a %s with other facts", name, first, second, h.kind)
+	}
+	return nil
+}
+
+// visitPlacement: a placement belongs to a stored record.
+func (c *checker) visitPlacement(k []byte) error {
+	rc, err := cid.Cast(k[1:])
+	if err != nil {
+		c.fail("placement key %x: %v", k, err)
+		return nil
+	}
+	_, stored, err := readHeader(c.snap, rc)
+	if err != nil {
+		return err
+	}
+	if !stored {
+		c.fail("placement of %s: no such record (dangling)", rc)
 	}
 	return nil
 }

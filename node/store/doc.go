@@ -35,6 +35,8 @@
 //	AssertionsOf, SightingsOf (indicator), RetractionsOf (assertion)
 //	LookupIndicators([]cid.Cid)                 batch form for a URL look-up
 //	OriginHead, ByOriginSeq
+//	Placement(cid)                              what Entry.Placement held
+//	SetCursor, Cursors                          sync cursors, per peer
 //	LogHead() (epoch, next), LogRange(from, limit)
 //	ExpiredBefore(now, limit)
 //	Stats(), Check(ctx)
@@ -89,6 +91,8 @@
 //	o ‖ u8 len ‖ origin ‖ u64 seq           record CID
 //	h ‖ origin                              u64 highest sequence ever stored
 //	x ‖ u64 expires ‖ record CID            empty
+//	p ‖ record CID                          placement (opaque to the store)
+//	c ‖ peer                                a sync cursor (opaque to the store)
 //
 // Record value: kind (1 byte) ‖ u64 log index ‖ u64 seq ‖ u64 expires ‖
 // u8 len ‖ origin ‖ u8 len ‖ indicator CID ‖ u8 len ‖ target CID ‖ the

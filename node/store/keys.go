@@ -15,6 +15,8 @@ const (
 	prefixLog          byte   = 'l' // l ‖ u64 index                → log value
 	prefixMeta         byte   = 'm' // m ‖ name                     → meta value
 	prefixOriginSeq    byte   = 'o' // o ‖ u8 len ‖ origin ‖ u64 seq → record CID
+	prefixPlacement    byte   = 'p' // p ‖ record CID               → placement (opaque)
+	prefixCursor       byte   = 'c' // c ‖ peer                     → cursor (opaque)
 	prefixRecord       byte   = 'r' // r ‖ record CID               → record value
 	prefixSighting     byte   = 's' // s ‖ indicator ‖ sighting     → (empty)
 	prefixRetraction   byte   = 't' // t ‖ assertion ‖ retraction   → (empty)
@@ -145,6 +147,14 @@ func originSeqPrefix(origin string) []byte {
 
 func originHeadKey(origin string) []byte {
 	return append([]byte{prefixOriginHead}, origin...)
+}
+
+func placementKey(c cid.Cid) []byte {
+	return appendCID([]byte{prefixPlacement}, c)
+}
+
+func cursorKey(peer string) []byte {
+	return append([]byte{prefixCursor}, peer...)
 }
 
 func expiryKey(expires int64, c cid.Cid) []byte {

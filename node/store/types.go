@@ -64,7 +64,15 @@ type Entry struct {
 	// for a sighting, optionally the assertion it was matched against;
 	// cid.Undef for every other kind.
 	Target cid.Cid
+	// Placement is opaque evidence the node keeps with the record so that
+	// it can serve it alone later (for a batch-signed record: its
+	// manifest's CID, its position and Merkle audit path). At most
+	// MaxPlacement bytes; stored with the record, erased with it.
+	Placement []byte
 }
+
+// MaxPlacement bounds Entry.Placement.
+const MaxPlacement = 4096
 
 // LogEntry is one position of the node's local log.
 type LogEntry struct {

@@ -29,6 +29,9 @@ func (e *Entry) validate() error {
 	if e.Seq != 0 && e.Origin == "" {
 		return fmt.Errorf("%w: record %s has sequence %d but no origin", ErrInvalid, e.CID, e.Seq)
 	}
+	if len(e.Placement) > MaxPlacement {
+		return fmt.Errorf("%w: record %s: placement of %d bytes exceeds %d", ErrInvalid, e.CID, len(e.Placement), MaxPlacement)
+	}
 	if e.Expires < 0 {
 		return fmt.Errorf("%w: record %s: negative expiry %d", ErrInvalid, e.CID, e.Expires)
 	}

@@ -19,12 +19,27 @@ import (
 // sequence held by another record (ErrConflict) fails the whole call and
 // writes nothing. Cancelling ctx stops Put before its commit, never during.
 func (s *Store) Put(ctx context.Context, entries []Entry) ([]bool, error) {
+	indexes, err := s.put(ctx, entries, pebble.Sync)
+	if err != nil {
+		return nil, err
+	}
+	added := make([]bool, len(indexes))
+	for i, ix := range indexes {
+		added[i] = ix != 0
+	}
+	return added, nil
+}
+
+// Append is Put returning, for each entry, the local-log index it got, or 0
+// if it was already stored: what a node needs to announce its new records
+// to the sync engine in log order.
+func (s *Store) Append(ctx context.Context, entries []Entry) ([]uint64, error) {
 	return s.put(ctx, entries, pebble.Sync)
 }
 
 // put is Put with a choice of sync; only benchmark setup and tests pass
 // NoSync, to build large stores quickly.
-func (s *Store) put(ctx context.Context, entries []Entry, sync *pebble.WriteOptions) ([]bool, error) {
+func (s *Store) put(ctx context.Context, entries []Entry, sync *pebble.WriteOptions) ([]uint64, error) {
 	for i := range entries {
 		if err := entries[i].validate(); err != nil {
 			return nil, fmt.Errorf("entry %d: %w", i, err)
@@ -43,16 +58,19 @@ func (s *Store) put(ctx context.Context, entries []Entry, sync *pebble.WriteOpti
 	if w.it, err = s.newMissIter(); err != nil {
 		return nil, err
 	}
-	added := make([]bool, len(entries))
+	added := make([]uint64, len(entries))
 	for i := range entries {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		index := w.logNext
 		ok, err := w.add(&entries[i])
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", i, err)
 		}
-		added[i] = ok
+		if ok {
+			added[i] = index
+		}
 	}
 	if w.logNext == s.logNext {
 		// Nothing new. Everything visible was committed with Sync by an
@@ -124,6 +142,9 @@ func (w *writeBatch) add(e *Entry) (bool, error) {
 	_ = b.Set(logKey(index), encodeLogValue(e.Kind, e.CID), nil)
 	for _, k := range indexKeys(e.Kind, e.Expires, e.Indicator, e.Target, e.CID) {
 		_ = b.Set(k, nil, nil)
+	}
+	if len(e.Placement) > 0 {
+		_ = b.Set(placementKey(e.CID), e.Placement, nil)
 	}
 	if e.Seq != 0 {
 		_ = b.Set(originSeqKey(e.Origin, e.Seq), cidBytes(e.CID), nil)
@@ -301,6 +322,7 @@ func (w *writeBatch) erase(c cid.Cid) error {
 	}
 	b := w.batch
 	_ = b.Delete(rk, nil)
+	_ = b.Delete(placementKey(c), nil)
 	_ = b.Set(logKey(h.logIndex), encodeLogTombstone(h.kind), nil)
 	for _, k := range indexKeys(h.kind, h.expires, indicator, target, c) {
 		_ = b.Delete(k, nil)
