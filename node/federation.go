@@ -167,10 +167,6 @@ func createMemberKeys(dir string, spec MemberSpec, share *fedtoken.Share) (recor
 			return record.Member{}, nil, err
 		}
 	}
-	desc, _ := json.MarshalIndent(spec, "", "  ")
-	if err := writeFileAtomic(filepath.Join(dir, memberFile), append(desc, '\n'), 0o644); err != nil {
-		return record.Member{}, nil, err
-	}
 	roles := []record.Role{record.RoleMember}
 	if share != nil {
 		roles = append(roles, record.RoleIssuer)
@@ -179,10 +175,17 @@ func createMemberKeys(dir string, spec MemberSpec, share *fedtoken.Share) (recor
 		roles = append(roles, record.RoleWitness)
 	}
 	slices.Sort(roles)
-	return record.Member{
+	m := record.Member{
 		Agency: record.Agency{Country: spec.Country, Org: spec.Org}, Name: spec.Name, OrgType: spec.OrgType,
 		PeerID: peerID.String(), SigningKey: key.Public().Bytes(), Roles: roles, Addrs: spec.Addrs,
-	}, key, nil
+	}
+	// member.json carries the public keys too, so a folder made for a new
+	// member is all a roster amendment needs (MemberFile).
+	desc, _ := json.MarshalIndent(memberFileOf(spec, &m), "", "  ")
+	if err := writeFileAtomic(filepath.Join(dir, memberFile), append(desc, '\n'), 0o644); err != nil {
+		return record.Member{}, nil, err
+	}
+	return m, key, nil
 }
 
 // signGenesis has every founding member sign the genesis roster.
@@ -196,9 +199,15 @@ func signGenesis(r *record.Roster, keys []*hybrid.PrivateKey) error {
 }
 
 // Join creates a node in dir for a member of an existing federation, from
-// the federation's roster and the member's key folder (as Genesis wrote
-// it). The roster's signatures are checked, and the keys must be the ones
-// the roster names for that member.
+// the federation's roster and the member's key folder (as Genesis or
+// CreateMember wrote it). The keys must be the ones the roster names for
+// that member. A genesis roster's signatures are checked against its own
+// members. A later version (a member joining after genesis) can only be
+// checked against its predecessor, which the joiner does not hold: it is
+// trusted as handed over by the operator, like the genesis roster's CID is
+// pinned out of band (compare its CID with the one the signers publish),
+// after checking its shape; the node then follows later versions with
+// AdoptRoster, which checks each against its predecessor.
 func Join(ctx context.Context, dir, rosterPath, keysDir string) error {
 	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
 		return fmt.Errorf("%w: %s", ErrAlreadyInitialised, dir)
@@ -213,8 +222,8 @@ func Join(ctx context.Context, dir, rosterPath, keysDir string) error {
 	if err != nil {
 		return fmt.Errorf("%w: roster: %v", ErrInvalidInput, err)
 	}
-	if err := r.Verify(len(r.Members)/2 + 1); err != nil {
-		return fmt.Errorf("%w: roster signatures: %v", ErrInvalidInput, err)
+	if err := verifyJoinRoster(r); err != nil {
+		return err
 	}
 	signer, err := hybrid.ReadKeyFile(filepath.Join(keysDir, agencyKey))
 	if err != nil {
@@ -244,6 +253,20 @@ func Join(ctx context.Context, dir, rosterPath, keysDir string) error {
 	cfg := &config{Format: ConfigFormat, Federation: r.Federation, Country: me.Agency.Country, Org: me.Agency.Org,
 		OrgName: me.Name, Created: time.Now().UTC().Truncate(time.Second)}
 	return writeNodeFiles(ctx, dir, cfg, signer, share, r)
+}
+
+// verifyJoinRoster checks the roster a node joins with; see Join.
+func verifyJoinRoster(r *record.Roster) error {
+	if r.Version == 1 {
+		if err := r.Verify(len(r.Members)/2 + 1); err != nil {
+			return fmt.Errorf("%w: roster signatures: %v", ErrInvalidInput, err)
+		}
+		return nil
+	}
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("%w: roster: %v", ErrInvalidInput, err)
+	}
+	return nil
 }
 
 func memberWithKey(r *record.Roster, pub *hybrid.PublicKey) (*record.Member, error) {

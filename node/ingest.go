@@ -22,7 +22,7 @@ var ErrRejected = errors.New("node: received batch rejected")
 // must decode and validate in full. Either the whole batch is stored or
 // none of it. Records already held are not stored twice.
 func (n *Node) Ingest(ctx context.Context, b *record.Batch) ([]cid.Cid, error) {
-	pub, err := n.roster.SignerKey(b.Manifest.Origin, b.Manifest.KeyID)
+	pub, err := n.Roster().SignerKey(b.Manifest.Origin, b.Manifest.KeyID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRejected, err)
 	}

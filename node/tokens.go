@@ -95,3 +95,7 @@ type unavailableTokenizer struct{ err error }
 func (u unavailableTokenizer) Tokenize(context.Context, issuance.Use, []string) ([]fedtoken.Token, error) {
 	return nil, u.err
 }
+
+// TokenInputs turns lookup expressions into the federation's token inputs
+// (each with its kind byte): what a network tokenizer sends to issuers.
+func TokenInputs(exprs []string) ([]fedtoken.Input, error) { return tokenInputs(exprs) }

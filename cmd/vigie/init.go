@@ -19,9 +19,15 @@ Creates a node folder: the agency's hybrid signing key, the libp2p peer key,
 and an embedded store. Without a roster the node is a standalone federation
 of one, holding the only issuer share (1 of 1), so every command works on
 this machine without peers. With --roster and --keys the node joins an
-existing federation, using the key folder 'vigie federation init' wrote for
-this member; the roster's signatures and the keys are checked. Key files
-are written with mode 0600.`)
+existing federation, using the key folder 'vigie federation init' (or, for
+a later member, 'vigie federation member') wrote for this member; the keys
+must be the ones the roster names. A genesis roster (version 1) must carry
+a majority of its members' signatures. A later version can only be checked
+against the version before it, which a joining node does not have: it is
+trusted as the operator gives it, so take it from the members who signed it
+and compare the CID printed here with theirs. Later versions are then
+checked one by one ('vigie federation adopt'). Key files are written with
+mode 0600.`)
 	var nf nodeFlags
 	nf.register(fs)
 	country := fs.String("country", "", "ISO 3166-1 alpha-2 country code of the agency, e.g. FR (required)")
@@ -65,6 +71,11 @@ are written with mode 0600.`)
 	if *asJSON {
 		json.NewEncoder(e.stdout).Encode(map[string]string{"dir": nf.dir, "agency": n.Agency().String(), "federation": n.Federation()})
 		return exitOK
+	}
+	if *rosterPath != "" {
+		r := n.Roster()
+		c, _ := r.CID()
+		fmt.Fprintf(e.stdout, "Roster version %d, CID %s.\n", r.Version, c)
 	}
 	fmt.Fprintf(e.stdout, "Initialised %s for %s (federation %q).\nNext: vigie assert --dir %s --url URL --category incitement --tlp amber --legal-status referral --legal-basis TCO:Art.5\n",
 		nf.dir, n.Agency(), n.Federation(), nf.dir)

@@ -1,0 +1,120 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/vigie-project/vigie/node"
+)
+
+// Federation31 lists the 28 member states of the EU of 2014–2015 (with
+// GB) and the US, Canada and Australia: the federation Vigie is built for.
+var Federation31 = []string{
+	"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE",
+	"IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "US", "CA", "AU",
+}
+
+// LocalOptions describe a federation run on one machine, on loopback.
+type LocalOptions struct {
+	Countries []string // one member each, org "ctu"
+	Threshold int      // issuers needed per token
+	Issuers   int
+	// PerMember returns extra options for member i (e.g. WithStored).
+	PerMember func(i int, country string) []Option
+}
+
+// Local is a federation of daemons on loopback, each with its own folder
+// under one directory: what `vigie demo` runs and the multi-node tests use.
+type Local struct {
+	Dir       string
+	Countries []string
+	Members   []*Daemon // nil while stopped
+}
+
+// StartLocal creates a federation in dir (the genesis material in
+// dir/genesis, each member's node in dir/<CC>), starts every member on
+// loopback QUIC and tells each the others' addresses.
+func StartLocal(ctx context.Context, dir string, o LocalOptions) (*Local, error) {
+	specs := make([]node.MemberSpec, len(o.Countries))
+	for i, c := range o.Countries {
+		specs[i] = node.MemberSpec{Country: c, Org: "ctu", Name: c + " counter-terrorism internet unit"}
+	}
+	gen := filepath.Join(dir, "genesis")
+	if _, err := node.Genesis(ctx, gen, node.GenesisOptions{Federation: "vigie-local", Members: specs, Threshold: o.Threshold, Issuers: o.Issuers}); err != nil {
+		return nil, err
+	}
+	l := &Local{Dir: dir, Countries: o.Countries, Members: make([]*Daemon, len(o.Countries))}
+	for i, c := range o.Countries {
+		nd := filepath.Join(dir, c)
+		if err := node.Join(ctx, nd, filepath.Join(gen, "roster.cbor"), filepath.Join(gen, c+"-ctu")); err != nil {
+			l.Close()
+			return nil, err
+		}
+		if err := l.Start(ctx, i, o.PerMember); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	if err := l.Mesh(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Start (re)starts member i from its folder.
+func (l *Local) Start(ctx context.Context, i int, perMember func(int, string) []Option) error {
+	c := l.Countries[i]
+	opts := []Option{WithListen("/ip4/127.0.0.1/udp/0/quic-v1")}
+	if perMember != nil {
+		opts = append(opts, perMember(i, c)...)
+	}
+	d, err := Start(ctx, filepath.Join(l.Dir, c), opts...)
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", c, err)
+	}
+	l.Members[i] = d
+	return nil
+}
+
+// Mesh tells every running member the current addresses of the others
+// (ports are chosen by the system, so the roster cannot hold them).
+func (l *Local) Mesh() error {
+	book := map[peer.ID][]ma.Multiaddr{}
+	for _, d := range l.Members {
+		if d != nil {
+			book[d.Host().ID()] = d.Host().Addrs()
+		}
+	}
+	var errs []error
+	for _, d := range l.Members {
+		if d != nil {
+			errs = append(errs, d.Host().SetPeerAddrs(book))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stop closes member i (its folder stays).
+func (l *Local) Stop(i int) error {
+	d := l.Members[i]
+	if d == nil {
+		return nil
+	}
+	l.Members[i] = nil
+	return d.Close()
+}
+
+// Close stops every member.
+func (l *Local) Close() error {
+	var errs []error
+	for i := range l.Members {
+		errs = append(errs, l.Stop(i))
+	}
+	return errors.Join(errs...)
+}
