@@ -65,18 +65,27 @@ green, amber, amber+strict, red; PAP clear, green, amber, red.`)
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
-	n, ok := nf.open(ctx, e)
+	n, ok := nf.connect(ctx, e)
 	if !ok {
 		return exitUsage
 	}
 	defer n.Close()
-	res, err := n.Assert(ctx, req)
+	res, err := assertOne(ctx, n, req)
 	if err != nil {
 		e.errorf("assert: %v", strings.TrimPrefix(err.Error(), "node: "))
 		return exitUsage
 	}
 	printAssertResult(e, res, *asJSON)
 	return exitOK
+}
+
+// assertOne is node.Node.Assert for any nodeAPI.
+func assertOne(ctx context.Context, n nodeAPI, req node.AssertRequest) (node.AssertResult, error) {
+	results, err := n.AssertMany(ctx, []node.AssertRequest{req})
+	if err != nil {
+		return node.AssertResult{}, err
+	}
+	return results[0], results[0].Err
 }
 
 func printAssertResult(e *env, res node.AssertResult, asJSON bool) {

@@ -69,7 +69,7 @@ duplicate, 1 if any line was rejected, 2 on failure.`)
 		return exitUsage
 	}
 	defer in.Close()
-	n, ok := nf.open(ctx, e)
+	n, ok := nf.connect(ctx, e)
 	if !ok {
 		return exitUsage
 	}
@@ -110,7 +110,7 @@ type rejectedLine struct {
 }
 
 type importer struct {
-	node     *node.Node
+	node     nodeAPI
 	env      *env
 	asJSON   bool
 	progress *progress

@@ -49,7 +49,7 @@ Exit status: 0 if no live assertion matched, 1 if one did, 2 on an error
 	if len(fs.Args()) == 0 {
 		return fs.usageError("no URL given")
 	}
-	n, ok := nf.open(ctx, e)
+	n, ok := nf.connect(ctx, e)
 	if !ok {
 		return exitUsage
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/localapi"
 	"github.com/vigie-project/vigie/node/store"
 )
 
@@ -76,6 +77,43 @@ func (nf *nodeFlags) open(ctx context.Context, e *env) (*node.Node, bool) {
 		return nil, false
 	}
 	return n, true
+}
+
+// nodeAPI is what lookup, assert, import and retract need: the node itself
+// (*node.Node), or the running process that holds it (*localapi.Client).
+type nodeAPI interface {
+	localapi.Backend
+	Close() error
+}
+
+// connect opens the node like open; if another process (vigie run) holds
+// it, it reaches that process over the node's local API instead. It prints
+// a clear message when neither works.
+func (nf *nodeFlags) connect(ctx context.Context, e *env) (nodeAPI, bool) {
+	log, err := nf.logger(e)
+	if err != nil {
+		e.errorf("%v", err)
+		return nil, false
+	}
+	n, err := node.Open(ctx, nf.dir, node.WithLogger(log))
+	if err == nil {
+		return n, true
+	}
+	if !errors.Is(err, store.ErrLocked) {
+		e.errorf("%s", describeOpenError(nf.dir, err))
+		return nil, false
+	}
+	c, dialErr := localapi.Dial(ctx, nf.dir)
+	switch {
+	case dialErr == nil:
+		log.Debug("the node is held by another process; using its local API")
+		return c, true
+	case errors.Is(dialErr, localapi.ErrNoServer):
+		e.errorf("the node in %s is in use by another vigie process, which offers no local API (stop it, or run this command against it later): %v", nf.dir, err)
+	default:
+		e.errorf("the node in %s is in use by another vigie process, and reaching it through its local API failed: %v", nf.dir, dialErr)
+	}
+	return nil, false
 }
 
 func describeOpenError(dir string, err error) string {

@@ -55,7 +55,7 @@ expired, originator_withdrawn.`)
 			return fs.usageError("--superseded-by: %v", err)
 		}
 	}
-	n, ok := nf.open(ctx, e)
+	n, ok := nf.connect(ctx, e)
 	if !ok {
 		return exitUsage
 	}

@@ -72,7 +72,10 @@ func TestRunConnectsMembersAndStops(t *testing.T) {
 		go func() { done <- run(ctx, e, []string{"run", "--dir", nodeDir, "--log-format", "json"}) }()
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for !(strings.Contains(logs["FR-pharos"].String(), `"peer":"DE/bka"`) && strings.Contains(logs["DE-bka"].String(), `"peer":"FR/pharos"`)) {
+	up := func(log *syncBuffer, agency string) bool {
+		return strings.Contains(log.String(), `"agency":"`+agency+`","level":"info","msg":"p2p: peer up"`)
+	}
+	for !(up(logs["FR-pharos"], "DE/bka") && up(logs["DE-bka"], "FR/pharos")) {
 		if time.Now().After(deadline) {
 			t.Fatalf("members did not see each other up within 20 s\nFR: %s\nDE: %s", logs["FR-pharos"], logs["DE-bka"])
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigie-project/vigie/crypto/fedtoken"
 	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/localapi"
 	"github.com/vigie-project/vigie/node/p2p"
 	"github.com/vigie-project/vigie/node/syncengine"
 	"github.com/vigie-project/vigie/node/syncnet"
@@ -31,7 +32,13 @@ type options struct {
 	nodeOpts   []node.Option
 	onBatch    func(p2p.Batch)
 	onStored   func(from string, refs []syncengine.RecordRef)
+	localAPI   bool
 }
+
+// WithLocalAPI serves the node's local API on its folder's Unix socket
+// (node/localapi), so that `vigie lookup` and friends reach the running
+// node.
+func WithLocalAPI() Option { return func(o *options) { o.localAPI = true } }
 
 // WithListen sets the multiaddrs to listen on (default: this member's
 // addresses in the roster).
@@ -78,10 +85,11 @@ type Daemon struct {
 	tokens *lazyTokenizer
 	log    *logrus.Entry
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
-	err    error
+	cancel  context.CancelFunc
+	done    chan struct{}
+	apiDone chan error // nil without a local API
+	once    sync.Once
+	err     error
 }
 
 // Start opens the node in dir and joins the federation. The caller must
@@ -120,6 +128,16 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.cancel = cancel
+	if o.localAPI {
+		l, err := localapi.Listen(dir)
+		if err != nil {
+			cancel()
+			d.h.Close()
+			return nil, fmt.Errorf("local API: %w", err)
+		}
+		d.apiDone = make(chan error, 1)
+		go func() { d.apiDone <- localapi.Serve(runCtx, l, d.n, o.log) }()
+	}
 	d.n.SetAnnouncer(d.runner.Announce)
 	go func() {
 		defer close(d.done)
@@ -145,7 +163,11 @@ func (d *Daemon) Close() error {
 		d.n.SetAnnouncer(nil)
 		d.cancel()
 		<-d.done
-		d.err = errors.Join(d.h.Close(), d.n.Close())
+		var apiErr error
+		if d.apiDone != nil {
+			apiErr = <-d.apiDone // requests in flight finish before the store closes
+		}
+		d.err = errors.Join(apiErr, d.h.Close(), d.n.Close())
 	})
 	return d.err
 }

@@ -39,16 +39,9 @@ func startLocal(t *testing.T, threshold, issuers int, countries ...string) *Loca
 // member up.
 func waitConnected(t *testing.T, l *Local) {
 	t.Helper()
-	eventually(t, 20*time.Second, "members connected", func() bool {
-		for _, a := range l.Members {
-			for _, b := range l.Members {
-				if a != nil && b != nil && a != b && !a.Host().IsUp(b.Host().ID()) {
-					return false
-				}
-			}
-		}
-		return true
-	})
+	if err := l.WaitConnected(context.Background(), 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -256,5 +249,32 @@ func partition(t *testing.T, l *Local, half []int) {
 				_ = h.LibP2P().Network().ClosePeer(d.Host().ID())
 			}
 		}
+	}
+}
+
+// The measurement `vigie demo --check` runs, at a size CI affords.
+func TestCheckReportsConvergence(t *testing.T) {
+	countries := Federation31[:7]
+	a := NewArrivals(len(countries))
+	l, err := StartLocal(context.Background(), t.TempDir(), LocalOptions{Countries: countries, Threshold: 2, Issuers: 3,
+		PerMember: func(i int, c string) []Option { return append(fast(i, c), a.Option(i)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	waitConnected(t, l)
+	rep, err := Check(context.Background(), l, a, 300, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", rep)
+	if !rep.Converged || rep.PolicyViolations != 0 || rep.InvalidAccepted != 0 || len(rep.Problems) != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if rep.IndicatorsAsserted <= 300 || rep.UniqueIndicators != 300 {
+		t.Fatalf("asserted %d (want overlaps beyond 300), unique %d (want 300)", rep.IndicatorsAsserted, rep.UniqueIndicators)
+	}
+	if rep.PushP99ms <= 0 || rep.RetractionP99ms <= 0 || rep.Retractions == 0 {
+		t.Fatalf("latencies not measured: %+v", rep)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -14,8 +15,10 @@ import (
 
 // Federation31 lists the 28 member states of the EU of 2014–2015 (with
 // GB) and the US, Canada and Australia: the federation Vigie is built for.
+// FR and DE come first so that any prefix of two or more holds them (the
+// demo's examples use them); the rest are in alphabetical order.
 var Federation31 = []string{
-	"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE",
+	"FR", "DE", "AT", "BE", "BG", "CY", "CZ", "DK", "EE", "ES", "FI", "GB", "GR", "HR", "HU", "IE",
 	"IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "US", "CA", "AU",
 }
 
@@ -98,6 +101,39 @@ func (l *Local) Mesh() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// WaitConnected waits until every running member has every other running
+// member up, or timeout.
+func (l *Local) WaitConnected(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		missing := l.missingLinks()
+		if missing == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d member connections still down after %s: %w", missing, timeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// missingLinks counts ordered pairs of running members not connected.
+func (l *Local) missingLinks() int {
+	n := 0
+	for _, a := range l.Members {
+		for _, b := range l.Members {
+			if a != nil && b != nil && a != b && !a.Host().IsUp(b.Host().ID()) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Stop closes member i (its folder stays).

@@ -12,15 +12,22 @@
 // wire.go, at most MaxMessageBytes; Decode enforces every limit and
 // refuses anything non-canonical.
 //
-// A session is one up period of a peer. The engine needs one reliable,
-// ordered stream per session, so a stream that fails, ends, or carries a
-// malformed message (counted against the peer) is not repaired: the
-// runner resets the session's streams and closes every connection to the
-// peer. Both hosts then report the peer down and reconnect with their
-// backoff, and the next session starts over from the persisted cursors.
-// Sends the engine makes in between are dropped and counted; the next
-// session's feed covers them. Messages of a session that has ended are
-// never reported to the engine, nor its SendDones.
+// A session is one period during which the engine counts a peer up. The
+// engine needs one reliable, ordered stream per session, so a stream
+// that fails, ends, or carries a malformed message (counted against the
+// peer) is not repaired: the runner resets the session's streams, tells
+// the engine the peer is down and, while the host still counts the peer
+// up, starts a new session after a backoff (100 ms doubling per failure
+// in a row, up to 30 s), which says Hello and feeds from the cursor. The
+// peer sees its inbound stream reset, or a second inbound stream in one
+// session, and does the same. Messages and SendDones of an ended session
+// never reach the engine; its later sends are dropped and counted (the
+// next session's feed covers them).
+//
+// Closing the peer's connections, so that the host reports it down and
+// up, would look simpler but is not reliable: a connection that comes up
+// before the host notices the old ones closed keeps the peer up, and no
+// PeerDown ever comes.
 //
 // # Goroutines
 //

@@ -224,13 +224,14 @@ type memStore struct {
 	manifests map[cid.Cid]*syncengine.Record
 	cursors   map[syncengine.PeerID]syncengine.Cursor
 	delivers  int
+	from      map[cid.Cid]syncengine.PeerID // who sent each stored record
 	// invalid marks bundles the node refuses for good.
 	invalid func(syncengine.Bundle) bool
 	run     *Runner
 }
 
 func newMemStore() *memStore {
-	s := &memStore{byCID: map[cid.Cid]uint64{}, manifests: map[cid.Cid]*syncengine.Record{}, cursors: map[syncengine.PeerID]syncengine.Cursor{}}
+	s := &memStore{byCID: map[cid.Cid]uint64{}, manifests: map[cid.Cid]*syncengine.Record{}, cursors: map[syncengine.PeerID]syncengine.Cursor{}, from: map[cid.Cid]syncengine.PeerID{}}
 	rand.Read(s.epoch[:])
 	return s
 }
@@ -295,7 +296,7 @@ func verify(b syncengine.Bundle) error {
 	return nil
 }
 
-func (s *memStore) Deliver(_ context.Context, _ syncengine.PeerID, _ string, b syncengine.Bundle) ([]syncengine.RecordRef, error) {
+func (s *memStore) Deliver(_ context.Context, from syncengine.PeerID, _ string, b syncengine.Bundle) ([]syncengine.RecordRef, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delivers++
@@ -305,7 +306,11 @@ func (s *memStore) Deliver(_ context.Context, _ syncengine.PeerID, _ string, b s
 	if s.invalid != nil && s.invalid(b) {
 		return nil, fmt.Errorf("%w: refused by the test", ErrInvalid)
 	}
-	return s.put(b), nil
+	stored := s.put(b)
+	for _, ref := range stored {
+		s.from[ref.CID] = from
+	}
+	return stored, nil
 }
 
 // put logs the records of b not held yet, then its manifest if new, and
@@ -383,6 +388,12 @@ func (s *memStore) deliveries() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.delivers
+}
+
+func (s *memStore) sender(body string) syncengine.PeerID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.from[cidOf([]byte(body))]
 }
 
 func (s *memStore) has(body string) bool {

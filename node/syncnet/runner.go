@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/sirupsen/logrus"
 
@@ -160,7 +161,7 @@ func New(cfg syncengine.Config, st Store, opts ...Option) (*Runner, error) {
 func (r *Runner) Hooks() p2p.Hooks {
 	return p2p.Hooks{
 		PeerUp:   func(i p2p.PeerInfo) { r.events.post(evPeerUp{info: i}) },
-		PeerDown: func(id peerID) { r.events.post(evPeerDown{id: id}) },
+		PeerDown: func(id peer.ID) { r.events.post(evPeerDown{id: id}) },
 	}
 }
 
@@ -315,6 +316,8 @@ func (r *Runner) handle(ev any) {
 		r.sent(ev)
 	case evFailed:
 		r.failed(ev.sess, ev.reason, ev.err)
+	case evRestart:
+		r.restart(ev)
 	case evDelivered:
 		r.delivered(ev)
 	case syncengine.Event:
@@ -343,8 +346,9 @@ func (r *Runner) shutdown() {
 	r.events.close() // later hooks and announcements have no one to go to
 	close(r.done)
 	for _, ps := range r.peers {
+		r.stopRestart(ps)
 		if ps.sess != nil {
-			r.endSession(ps)
+			r.endSession(ps, "shutdown")
 		}
 		if ps.pending != nil {
 			ps.pending.grant <- nil

@@ -84,6 +84,12 @@ func TestThreeNodes(t *testing.T) {
 	waitFor(t, 10*time.Second, "C back up", allUp(a, b, c2))
 	waitFor(t, 10*time.Second, "C holds the missed record", holdsAll(cStore, bodies))
 	holdsExactly(t, "C after reconnection", cStore, bodies)
+	// Nobody pushed it to C (it was announced, and relayed by B, while C
+	// was down): it came by feed, from its origin (B does not relay to a
+	// peer connected to the origin).
+	if from := cStore.sender("missed by C"); from != peerOf(a) {
+		t.Errorf("C got the missed record from %s, want A", from)
+	}
 	if st := c2.run.Stats(); st.Engine.FeedBatchesReceived == 0 {
 		t.Errorf("C caught up without a feed batch: %+v", st.Engine)
 	}
@@ -154,7 +160,11 @@ func TestGarbageOnStream(t *testing.T) {
 		sessions := want + 1
 		waitFor(t, 10*time.Second, "D up at A ("+name+")", func() bool {
 			st := a.run.Stats().Peers[dPeer]
-			return st.Up && st.Sessions >= sessions && st.StreamFailures == want
+			ok := st.Up && st.Sessions >= sessions && st.StreamFailures == want
+			if !ok {
+				t.Logf("%+v up=%v", st, d.IsUp(a.host.ID()))
+			}
+			return ok
 		})
 		s, err := d.NewStream(context.Background(), a.host.ID(), ProtocolID)
 		if err != nil {

@@ -15,18 +15,21 @@ import (
 	"github.com/vigie-project/vigie/node/syncengine"
 )
 
-type peerID = peer.ID
-
-// A session is one up period of a peer, from the host's PeerUp to its
-// PeerDown: one outbound stream we write (opened by the session's writer)
-// and one inbound stream the peer opened, which we read. The engine
-// assumes one reliable, ordered stream per peer and session, so a session
-// whose stream fails, or whose peer sends something malformed, is not
-// repaired in place: the runner closes every connection to the peer,
-// both hosts report it down, and the next connection starts a fresh
-// session (Hello, feed from the persisted cursor). Until the host's
-// PeerDown arrives, the engine's sends to the failed session are dropped
-// and counted; nothing is lost, the next session's feed covers it.
+// A session is one period during which the engine counts a peer up: one
+// outbound stream we write (opened by the session's writer) and one
+// inbound stream the peer opened, which we read. The engine assumes one
+// reliable, ordered stream per peer and session, so a session whose
+// stream fails, ends, or carries something malformed is not repaired in
+// place: the runner resets both streams, tells the engine the peer is
+// down, and, while the host still counts the peer up, starts a fresh
+// session after a backoff (Hello, then the feed from the cursor). The
+// peer notices at once, since its inbound stream was reset (and a second
+// inbound stream in one session fails that session too), and does the
+// same; a stream it opens meanwhile waits for our next session.
+//
+// Closing the peer's connections instead would not do: a connection that
+// comes up before the host has seen the old ones close keeps the peer up,
+// and the host then never reports it down.
 type session struct {
 	peer   syncengine.PeerID
 	id     peer.ID
@@ -35,14 +38,22 @@ type session struct {
 	out    *queue[syncengine.Msg]
 	in     network.Stream // the adopted inbound stream, nil until one arrives
 	slots  chan struct{}  // inbound messages posted and not yet stepped
-	failed bool
+	start  time.Time
 }
 
 // peerState is what the loop keeps per peer across sessions.
 type peerState struct {
+	id      peer.ID
 	agency  string
-	sess    *session   // nil while the peer is down
-	pending *evInbound // an inbound stream that arrived while the peer was down
+	hostUp  bool       // between the host's PeerUp and PeerDown
+	sess    *session   // nil while the engine counts the peer down
+	pending *evInbound // an inbound stream that arrived between sessions
+	// failures counts sessions failed in a row, for the restart backoff;
+	// restart is the timer of the next attempt, gen tells its evRestart
+	// from an earlier one's.
+	failures int
+	restart  *time.Timer
+	gen      uint64
 }
 
 // Events posted to the loop besides syncengine events.
@@ -70,7 +81,28 @@ type (
 		reason string // a stable snake_case name
 		err    error
 	}
+	evRestart struct {
+		peer syncengine.PeerID
+		gen  uint64
+	}
 )
+
+// Restart backoff after a failed session: restartMin doubling per failure
+// in a row, up to restartMax. A session that lasted stableAfter resets
+// the count, so a peer that keeps failing its sessions at once cannot
+// make us restart faster than that.
+const (
+	restartMin  = 100 * time.Millisecond
+	restartMax  = 30 * time.Second
+	stableAfter = time.Minute
+)
+
+func restartDelay(failures int) time.Duration {
+	if failures > 20 {
+		return restartMax
+	}
+	return min(restartMin<<max(failures-1, 0), restartMax)
+}
 
 func (r *Runner) state(p syncengine.PeerID) *peerState {
 	ps := r.peers[p]
@@ -84,18 +116,36 @@ func (r *Runner) state(p syncengine.PeerID) *peerState {
 // current reports whether s is its peer's live session.
 func (r *Runner) current(s *session) bool {
 	ps := r.peers[s.peer]
-	return ps != nil && ps.sess == s && !s.failed
+	return ps != nil && ps.sess == s
 }
 
 func (r *Runner) peerUp(info p2p.PeerInfo) {
-	p := syncengine.PeerID(info.ID.String())
-	ps := r.state(p)
+	ps := r.state(syncengine.PeerID(info.ID.String()))
+	ps.id, ps.agency, ps.hostUp = info.ID, info.Agency.String(), true
+	ps.failures = 0
+	r.stopRestart(ps)
 	if ps.sess != nil { // the host alternates up and down; be safe anyway
-		r.endSession(ps)
+		r.endSession(ps, "")
 	}
-	ps.agency = info.Agency.String()
+	r.startSession(ps)
+}
+
+func (r *Runner) peerDown(id peer.ID) {
+	ps := r.state(syncengine.PeerID(id.String()))
+	ps.hostUp = false
+	r.stopRestart(ps)
+	if ps.sess != nil {
+		r.endSession(ps, "")
+	}
+}
+
+// startSession opens a session with a peer the host counts up and tells
+// the engine.
+func (r *Runner) startSession(ps *peerState) {
+	p := syncengine.PeerID(ps.id.String())
 	ctx, cancel := context.WithCancel(r.ctx)
-	s := &session{peer: p, id: info.ID, ctx: ctx, cancel: cancel, out: newQueue[syncengine.Msg](), slots: make(chan struct{}, inboundSlots)}
+	s := &session{peer: p, id: ps.id, ctx: ctx, cancel: cancel, out: newQueue[syncengine.Msg](),
+		slots: make(chan struct{}, inboundSlots), start: time.Now()}
 	ps.sess = s
 	if ps.pending != nil {
 		r.adopt(s, ps.pending)
@@ -107,25 +157,14 @@ func (r *Runner) peerUp(info p2p.PeerInfo) {
 		r.write(s)
 	}()
 	r.setPeer(p, func(st *PeerStats) { st.Agency, st.Up = ps.agency, true; st.Sessions++ })
-	r.log.WithFields(logrus.Fields{"peer": string(p), "agency": ps.agency}).Debug("syncnet: peer up")
+	r.log.WithFields(logrus.Fields{"peer": string(p), "agency": ps.agency}).Debug("syncnet: session up")
 	r.step(syncengine.PeerUp{Peer: p, Origin: ps.agency})
 }
 
-func (r *Runner) peerDown(id peer.ID) {
-	p := syncengine.PeerID(id.String())
-	ps := r.state(p)
-	if ps.sess == nil {
-		return
-	}
-	r.endSession(ps)
-	r.setPeer(p, func(st *PeerStats) { st.Up = false })
-	r.log.WithFields(logrus.Fields{"peer": string(p), "agency": ps.agency}).Debug("syncnet: peer down")
-	r.step(syncengine.PeerDown{Peer: p})
-}
-
-// endSession stops the session's writer and reader and resets its streams
-// (the writer resets its own when its context ends).
-func (r *Runner) endSession(ps *peerState) {
+// endSession stops the session's writer and reader, resets its streams
+// (the writer resets its own when its context ends), and tells the engine
+// the peer is down: nothing of the session reaches it afterwards.
+func (r *Runner) endSession(ps *peerState, reason string) {
 	s := ps.sess
 	ps.sess = nil
 	s.cancel()
@@ -133,27 +172,53 @@ func (r *Runner) endSession(ps *peerState) {
 	if s.in != nil {
 		s.in.Reset()
 	}
+	r.setPeer(s.peer, func(st *PeerStats) { st.Up = false })
+	r.log.WithFields(logrus.Fields{"peer": string(s.peer), "agency": ps.agency, "reason": reason}).Debug("syncnet: session down")
+	r.step(syncengine.PeerDown{Peer: s.peer})
+}
+
+func (r *Runner) stopRestart(ps *peerState) {
+	ps.gen++
+	if ps.restart != nil {
+		ps.restart.Stop()
+		ps.restart = nil
+	}
+}
+
+// restart starts a new session after a failed one, unless the host has
+// reported the peer down (or up again, which started one) meanwhile.
+func (r *Runner) restart(ev evRestart) {
+	ps := r.peers[ev.peer]
+	if ps == nil || ps.gen != ev.gen || !ps.hostUp || ps.sess != nil {
+		return
+	}
+	ps.restart = nil
+	r.startSession(ps)
 }
 
 // inbound places a new inbound stream: in the live session if it has
-// none; pending if the peer is not up yet (its PeerUp may come before
-// ours) or its session has failed (the stream most likely belongs to the
-// reconnection); and otherwise, a second stream in one session means the
-// peer restarted its session without us, which fails ours.
+// none; pending, for the next session, if there is no live session;
+// and a second stream in one session means the peer restarted its
+// session without us, which fails ours, the new stream waiting for the
+// next one.
 func (r *Runner) inbound(ev evInbound) {
 	ps := r.state(ev.peer)
 	switch {
-	case ps.sess == nil || ps.sess.failed:
-		if ps.pending != nil {
-			ps.pending.grant <- nil // superseded by a newer stream
-		}
-		ps.pending = &ev
+	case ps.sess == nil:
+		r.setPending(ps, &ev)
 	case ps.sess.in == nil:
 		r.adopt(ps.sess, &ev)
 	default:
-		ev.grant <- nil
 		r.failed(ps.sess, "second_inbound_stream", errors.New("peer opened another sync stream in one session"))
+		r.setPending(ps, &ev)
 	}
+}
+
+func (r *Runner) setPending(ps *peerState, ev *evInbound) {
+	if ps.pending != nil {
+		ps.pending.grant <- nil // superseded by a newer stream
+	}
+	ps.pending = ev
 }
 
 func (r *Runner) adopt(s *session, ev *evInbound) {
@@ -182,23 +247,17 @@ func (r *Runner) sent(ev evSent) {
 
 func (r *Runner) send(a *syncengine.Send) {
 	ps := r.peers[a.To]
-	if ps == nil || ps.sess == nil || ps.sess.failed || !ps.sess.out.post(a.Msg) {
+	if ps == nil || ps.sess == nil || !ps.sess.out.post(a.Msg) {
 		r.setPeer(a.To, func(st *PeerStats) { st.SendsDropped++ })
 	}
 }
 
-// failed ends a live session's streams and closes the peer's connections
-// so that both sides start over; see session.
+// failed ends a live session and schedules the next one; see session.
 func (r *Runner) failed(s *session, reason string, err error) {
 	if !r.current(s) {
 		return
 	}
-	s.failed = true
-	s.cancel()
-	s.out.close()
-	if s.in != nil {
-		s.in.Reset()
-	}
+	ps := r.peers[s.peer]
 	malformed := errors.Is(err, ErrMalformed) || errors.Is(err, p2p.ErrFrameTooLarge) || errors.Is(err, p2p.ErrBadFrame)
 	r.setPeer(s.peer, func(st *PeerStats) {
 		st.StreamFailures++
@@ -206,18 +265,21 @@ func (r *Runner) failed(s *session, reason string, err error) {
 			st.Malformed++
 		}
 	})
-	l := r.log.WithFields(logrus.Fields{"peer": string(s.peer), "agency": r.peers[s.peer].agency, "event": reason, "error": err.Error()})
-	if malformed {
-		l.Warn("syncnet: peer sent a malformed message; closing its connections")
-	} else {
-		l.Info("syncnet: sync stream failed; closing the peer's connections")
+	if time.Since(s.start) >= stableAfter {
+		ps.failures = 0
 	}
-	h, id := r.host, s.id
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		h.LibP2P().Network().ClosePeer(id)
-	}()
+	ps.failures++
+	delay := restartDelay(ps.failures)
+	l := r.log.WithFields(logrus.Fields{"peer": string(s.peer), "agency": ps.agency, "event": reason, "error": err.Error(), "restart_in": delay.String()})
+	if malformed {
+		l.Warn("syncnet: peer sent a malformed message; restarting the session")
+	} else {
+		l.Info("syncnet: sync stream failed; restarting the session")
+	}
+	r.endSession(ps, reason)
+	r.stopRestart(ps)
+	gen, p := ps.gen, s.peer
+	ps.restart = time.AfterFunc(delay, func() { r.events.post(evRestart{peer: p, gen: gen}) })
 }
 
 // write is a session's writer: it opens the outbound stream and writes

@@ -15,8 +15,8 @@ type Stats struct {
 // PeerStats are the counters of one peer since New.
 type PeerStats struct {
 	Agency   string
-	Up       bool
-	Sessions uint64 // PeerUps seen
+	Up       bool   // a session is live: the engine counts the peer up
+	Sessions uint64 // sessions started (host PeerUps and restarts after a failure)
 	// Invalid counts bundles from the peer the node found invalid (the
 	// engine's count: a bundle delivered twice counts once).
 	Invalid uint64
