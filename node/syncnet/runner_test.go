@@ -160,11 +160,7 @@ func TestGarbageOnStream(t *testing.T) {
 		sessions := want + 1
 		waitFor(t, 10*time.Second, "D up at A ("+name+")", func() bool {
 			st := a.run.Stats().Peers[dPeer]
-			ok := st.Up && st.Sessions >= sessions && st.StreamFailures == want
-			if !ok {
-				t.Logf("%+v up=%v", st, d.IsUp(a.host.ID()))
-			}
-			return ok
+			return st.Up && st.Sessions >= sessions && st.StreamFailures == want
 		})
 		s, err := d.NewStream(context.Background(), a.host.ID(), ProtocolID)
 		if err != nil {
