@@ -29,6 +29,8 @@ type LocalOptions struct {
 	Issuers   int
 	// PerMember returns extra options for member i (e.g. WithStored).
 	PerMember func(i int, country string) []Option
+	// TCP makes members listen on loopback TCP rather than QUIC.
+	TCP bool
 }
 
 // Local is a federation of daemons on loopback, each with its own folder
@@ -37,27 +39,18 @@ type Local struct {
 	Dir       string
 	Countries []string
 	Members   []*Daemon // nil while stopped
+	tcp       bool
 }
 
 // StartLocal creates a federation in dir (the genesis material in
 // dir/genesis, each member's node in dir/<CC>), starts every member on
 // loopback QUIC and tells each the others' addresses.
 func StartLocal(ctx context.Context, dir string, o LocalOptions) (*Local, error) {
-	specs := make([]node.MemberSpec, len(o.Countries))
-	for i, c := range o.Countries {
-		specs[i] = node.MemberSpec{Country: c, Org: "ctu", Name: c + " counter-terrorism internet unit"}
-	}
-	gen := filepath.Join(dir, "genesis")
-	if _, err := node.Genesis(ctx, gen, node.GenesisOptions{Federation: "vigie-local", Members: specs, Threshold: o.Threshold, Issuers: o.Issuers}); err != nil {
+	l, err := NewLocal(ctx, dir, o)
+	if err != nil {
 		return nil, err
 	}
-	l := &Local{Dir: dir, Countries: o.Countries, Members: make([]*Daemon, len(o.Countries))}
-	for i, c := range o.Countries {
-		nd := filepath.Join(dir, c)
-		if err := node.Join(ctx, nd, filepath.Join(gen, "roster.cbor"), filepath.Join(gen, c+"-ctu")); err != nil {
-			l.Close()
-			return nil, err
-		}
+	for i := range o.Countries {
 		if err := l.Start(ctx, i, o.PerMember); err != nil {
 			l.Close()
 			return nil, err
@@ -70,14 +63,37 @@ func StartLocal(ctx context.Context, dir string, o LocalOptions) (*Local, error)
 	return l, nil
 }
 
+// NewLocal creates the federation's folders without starting anyone: a
+// caller may then prepare a member's node (seed it offline, say) before
+// Start.
+func NewLocal(ctx context.Context, dir string, o LocalOptions) (*Local, error) {
+	specs := make([]node.MemberSpec, len(o.Countries))
+	for i, c := range o.Countries {
+		specs[i] = node.MemberSpec{Country: c, Org: "ctu", Name: c + " counter-terrorism internet unit"}
+	}
+	gen := filepath.Join(dir, "genesis")
+	if _, err := node.Genesis(ctx, gen, node.GenesisOptions{Federation: "vigie-local", Members: specs, Threshold: o.Threshold, Issuers: o.Issuers}); err != nil {
+		return nil, err
+	}
+	for _, c := range o.Countries {
+		if err := node.Join(ctx, filepath.Join(dir, c), filepath.Join(gen, "roster.cbor"), filepath.Join(gen, c+"-ctu")); err != nil {
+			return nil, err
+		}
+	}
+	return &Local{Dir: dir, Countries: o.Countries, Members: make([]*Daemon, len(o.Countries)), tcp: o.TCP}, nil
+}
+
+// NodeDir is member i's node folder.
+func (l *Local) NodeDir(i int) string { return filepath.Join(l.Dir, l.Countries[i]) }
+
 // Start (re)starts member i from its folder.
 func (l *Local) Start(ctx context.Context, i int, perMember func(int, string) []Option) error {
 	c := l.Countries[i]
-	opts := []Option{WithListen("/ip4/127.0.0.1/udp/0/quic-v1")}
+	opts := []Option{WithListen(l.listen()...)}
 	if perMember != nil {
 		opts = append(opts, perMember(i, c)...)
 	}
-	d, err := Start(ctx, filepath.Join(l.Dir, c), opts...)
+	d, err := Start(ctx, l.NodeDir(i), opts...)
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", c, err)
 	}
@@ -153,4 +169,13 @@ func (l *Local) Close() error {
 		errs = append(errs, l.Stop(i))
 	}
 	return errors.Join(errs...)
+}
+
+// listen is where members listen: loopback QUIC, or TCP if the
+// federation was made with LocalOptions.TCP.
+func (l *Local) listen() []string {
+	if l.tcp {
+		return []string{"/ip4/127.0.0.1/tcp/0"}
+	}
+	return []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
 }

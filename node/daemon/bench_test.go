@@ -1,0 +1,161 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/store"
+)
+
+// seedOffline asserts n synthetic indicators at member i's node, opened
+// directly (it holds an issuer share of a 1-of-n key, so it tokenises
+// alone): building 100 000 records this way costs no network round trips.
+func seedOffline(b *testing.B, l *Local, i, n int) {
+	b.Helper()
+	ctx := context.Background()
+	nd, err := node.Open(ctx, l.NodeDir(i))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nd.Close()
+	for start := 0; start < n; start += 4096 {
+		reqs := make([]node.AssertRequest, 0, 4096)
+		for k := start; k < min(start+4096, n); k++ {
+			req := request("")
+			req.URL, req.Expression = "", fmt.Sprintf("catchup-%d.example/", k)
+			reqs = append(reqs, req)
+		}
+		res, err := nd.AssertMany(ctx, reqs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+		}
+	}
+}
+
+// BenchmarkCatchUp100k: DE was offline while FR added 100 000 records; from
+// DE's start to DE holding all of them, over loopback QUIC. Reported as
+// seconds per catch-up and records per second.
+func BenchmarkCatchUp100k(b *testing.B) {
+	n := 100_000
+	if testing.Short() {
+		n = 5_000
+	}
+	for b.Loop() {
+		b.StopTimer()
+		ctx := context.Background()
+		l, err := NewLocal(ctx, b.TempDir(), LocalOptions{Countries: []string{"FR", "DE"}, Threshold: 1, Issuers: 2})
+		if err != nil {
+			b.Fatal(err)
+		}
+		seedOffline(b, l, 0, n)
+		if err := l.Start(ctx, 0, fast); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		b.StartTimer()
+		start := time.Now()
+		if err := l.Start(ctx, 1, fast); err != nil {
+			b.Fatal(err)
+		}
+		if err := l.Mesh(); err != nil {
+			b.Fatal(err)
+		}
+		de := l.Members[1].Node().Store()
+		for {
+			st, err := de.Stats()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if st.Records[store.KindAssertion] == uint64(n) {
+				break
+			}
+			if time.Since(start) > 5*time.Minute {
+				b.Fatalf("DE holds %d of %d after 5 minutes", st.Records[store.KindAssertion], n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		d := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(d.Seconds(), "s/catchup")
+		b.ReportMetric(float64(n)/d.Seconds(), "records/s")
+		l.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkPerMemberConnection: heap and goroutines one member connection
+// costs a running node (libp2p connection, hello, the sync session's two
+// streams, reader and writer), measured across a 12-member federation
+// before and after the members connect: per node and per peer.
+func BenchmarkPerMemberConnection(b *testing.B) {
+	for _, transport := range []string{"quic", "tcp"} {
+		b.Run(transport, func(b *testing.B) { benchConnections(b, transport == "tcp") })
+	}
+}
+
+func benchConnections(b *testing.B, tcp bool) {
+	const members = 12
+	for b.Loop() {
+		b.StopTimer()
+		ctx := context.Background()
+		l, err := NewLocal(ctx, b.TempDir(), LocalOptions{Countries: Federation31[:members], Threshold: 1, Issuers: 2, TCP: tcp})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range members {
+			if err := l.Start(ctx, i, fast); err != nil {
+				b.Fatal(err)
+			}
+		}
+		time.Sleep(time.Second)
+		heap0, gr0 := settledHeap()
+		b.StartTimer()
+		if err := l.Mesh(); err != nil {
+			b.Fatal(err)
+		}
+		if err := l.WaitConnected(ctx, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		time.Sleep(2 * time.Second) // sessions open, first feeds answered
+		heap1, gr1 := settledHeap()
+		if f := os.Getenv("VIGIE_HEAPPROFILE"); f != "" {
+			writeHeapProfile(b, f)
+		}
+		conns := float64(members * (members - 1))
+		b.ReportMetric(float64(heap1-heap0)/conns, "heapB/conn")
+		b.ReportMetric(float64(gr1-gr0)/conns, "goroutines/conn")
+		l.Close()
+		b.StartTimer()
+	}
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func settledHeap() (uint64, int) {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc, runtime.NumGoroutine()
+}
