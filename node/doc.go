@@ -10,7 +10,9 @@
 //	peer.key      the libp2p peer key, separate from the signing key (0600)
 //	issuer.share  this node's share of the federation OPRF key, if it is an issuer (0600)
 //	roster.cbor   the signed federation roster this node follows
-//	store/        the Pebble store (records, indexes, local log)
+//	rosters/      every roster version adopted, for the audit trail (AdoptRoster)
+//	store/        the Pebble store (records, indexes, local log, sync cursors)
+//	vigie.sock    the local API of a running node (node/localapi), owner only
 //
 // [Init] with no roster creates a standalone federation of one: the node is
 // the only member and holds the only issuer share (t = 1 of n = 1), so
@@ -25,6 +27,19 @@
 // ones, which are shown but are not live matches. A look-up requires a
 // purpose and names who asked; it is reported to the node's audit sink, which
 // never receives the URL.
+//
+// # Federation sync
+//
+// The node is what the sync engine (node/syncengine) works on, through
+// four pieces in sync*.go: SyncLog, the local log as the engine reads it
+// (each record with its manifest and its Placement, the Merkle proof that
+// lets it travel without its batch-mates); SyncPolicy, the federation's
+// baseline (TLP:RED never leaves; relaying needs the originator's onward
+// consent); DeliverBundle, which verifies a bundle from a member (manifest
+// signature by the roster's key for its origin, each record's placement,
+// the baseline, retraction only by the assertion's origin) before storing
+// it; and the Announcer, told of every batch the node appends. The
+// libp2p side lives in node/syncnet, and node/daemon puts them together.
 //
 // # Privacy
 //

@@ -43,7 +43,9 @@ func freeTCPPort(t *testing.T) int {
 }
 
 // Two members founded together find each other from the roster's addresses
-// when both run, and stop cleanly when interrupted.
+// when both run; an assertion made through FR's local API (tokenised by
+// the issuers over the network) reaches DE, where a look-up through DE's
+// local API matches it; both stop cleanly when interrupted.
 func TestRunConnectsMembersAndStops(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two real libp2p nodes; skipped in -short mode")
@@ -80,6 +82,22 @@ func TestRunConnectsMembersAndStops(t *testing.T) {
 			t.Fatalf("members did not see each other up within 20 s\nFR: %s\nDE: %s", logs["FR-pharos"], logs["DE-bka"])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	fr, de := filepath.Join(dir, "FR-pharos"), filepath.Join(dir, "DE-bka")
+	if code, _, stderr := runCLI(t, "assert", "--dir", fr, "--url", "http://run-test.example/p.html", "--category", "incitement",
+		"--tlp", "green", "--onward", "granted", "--legal-status", "referral", "--legal-basis", "TCO:Art.5"); code != exitOK {
+		t.Fatalf("assert through FR's running node: %d %s", code, stderr)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		code, stdout, stderr := runCLI(t, "lookup", "--dir", de, "--purpose", "test", "--json", "http://run-test.example/p.html")
+		if code == exitNegative && strings.Contains(stdout, `"origin":"FR/pharos"`) {
+			break
+		}
+		if code == exitUsage || time.Now().After(deadline) {
+			t.Fatalf("lookup at DE: %d %s %s", code, stdout, stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	cancel()
 	for range 2 {

@@ -82,8 +82,10 @@ type Daemon struct {
 	n      *node.Node
 	h      *p2p.Host
 	runner *syncnet.Runner
+	ae     *antiEntropy // antientropy.go
 	tokens *lazyTokenizer
 	log    *logrus.Entry
+	roster rosterSync
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -116,13 +118,19 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 	pol := d.n.SyncPolicy()
 	cfg := o.engine
 	cfg.Origin, cfg.Log, cfg.Policy = d.n.Agency().String(), d.n.SyncLog(), pol
-	if d.runner, err = syncnet.New(cfg, nodeStore{n: d.n, pol: pol, onStored: o.onStored}, syncnet.WithLogger(o.log)); err != nil {
+	d.ae = newAntiEntropy(d.n, pol, o.log)
+	if d.runner, err = syncnet.New(cfg, nodeStore{n: d.n, pol: pol, onStored: o.onStored}, syncnet.WithLogger(o.log), syncnet.WithReconciler(d.ae)); err != nil {
 		return nil, err
 	}
-	if d.h, err = startHost(ctx, d.n, &o, d.runner.Hooks()); err != nil {
+	if d.h, err = startHost(ctx, d.n, &o, d.withRosterHooks(d.runner.Hooks())); err != nil {
 		return nil, err
 	}
+	d.ae.serve(d.h)
 	if err := d.startTokens(&o); err != nil {
+		d.h.Close()
+		return nil, err
+	}
+	if err := d.startRosterSync(); err != nil {
 		d.h.Close()
 		return nil, err
 	}
@@ -163,6 +171,7 @@ func (d *Daemon) Close() error {
 		d.n.SetAnnouncer(nil)
 		d.cancel()
 		<-d.done
+		d.stopRosterSync() // no adoption may run once the node closes
 		var apiErr error
 		if d.apiDone != nil {
 			apiErr = <-d.apiDone // requests in flight finish before the store closes
@@ -219,12 +228,8 @@ func (d *Daemon) startTokens(o *options) error {
 		}
 		d.h.Handle(p2p.TokenProtocol, srv.ServeStream)
 	}
-	tk, err := p2p.NewTokenizer(d.h, d.n.Roster(), node.TokenInputs, p2p.WithLocalIssuer(local), p2p.WithTokenizerLogger(o.log))
-	if err != nil {
-		return err
-	}
-	d.tokens.set(tk)
-	return nil
+	d.roster.local = local
+	return d.setTokenizer(d.n.Roster(), local)
 }
 
 // lazyTokenizer lets the node open before the host that tokenises for it
