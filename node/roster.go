@@ -115,8 +115,10 @@ func sameMember(a, b *record.Member) bool {
 // A refused roster changes nothing. See the decisions at the top of this
 // file for version gaps and for a roster that removes this node.
 //
-// The p2p layer of a running node reads the roster when it starts; adopt
-// into a stopped node, or restart it.
+// This is the node's part only: a running member adopts through
+// daemon.Daemon.AdoptRoster, which also swaps the host's gate (cutting
+// removed members off) and rebuilds the tokenizer, and running members
+// learn a newer roster from any peer that holds it.
 func (n *Node) AdoptRoster(ctx context.Context, data []byte) (*RosterChange, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -159,3 +159,48 @@ func settledHeap() (uint64, int) {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc, runtime.NumGoroutine()
 }
+
+// BenchmarkPushLatency: one assertion at a time (200 ms apart) from FR on
+// an idle federation of n members, from FR's acknowledgement to each
+// member storing it. vigie demo --check measures the same under load.
+func BenchmarkPushLatency(b *testing.B) {
+	for _, n := range []int{4, 31} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				a := NewArrivals(n)
+				l, err := StartLocal(context.Background(), b.TempDir(), LocalOptions{Countries: Federation31[:n], Threshold: 1, Issuers: n,
+					PerMember: func(i int, _ string) []Option { return []Option{a.Option(i)} }})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := l.WaitConnected(context.Background(), time.Minute); err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(2 * time.Second)
+				b.StartTimer()
+				var recs []seeded
+				for k := range 20 {
+					req := request("")
+					req.URL, req.Expression = "", fmt.Sprintf("latency-%d.example/", k)
+					res, err := l.Members[0].Node().AssertMany(context.Background(), []node.AssertRequest{req})
+					if err != nil {
+						b.Fatal(err)
+					}
+					recs = append(recs, seeded{origin: 0, cid: res[0].Assertion, at: time.Now()})
+					time.Sleep(200 * time.Millisecond)
+				}
+				b.StopTimer()
+				time.Sleep(time.Second)
+				lat := pushLatencies(l, a, recs)
+				if len(lat) != 20*(n-1) {
+					b.Fatalf("%d arrivals, want %d", len(lat), 20*(n-1))
+				}
+				b.ReportMetric(percentile(lat, 50), "p50_ms")
+				b.ReportMetric(percentile(lat, 99), "p99_ms")
+				l.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}

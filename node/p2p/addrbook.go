@@ -67,6 +67,28 @@ func (b *addrBook) replace(next map[peer.ID][]ma.Multiaddr) ([]peer.ID, error) {
 	return changed, nil
 }
 
+// addMissing gives addresses to the peers of next that have none yet (a
+// member a new roster added), keeping every address already set, and
+// returns those peers. Invalid entries are skipped: a roster's addresses
+// were checked when it was verified.
+func (b *addrBook) addMissing(next map[peer.ID][]ma.Multiaddr) []peer.ID {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var added []peer.ID
+	for p, addrs := range next {
+		if _, ok := b.addrs[p]; ok || len(addrs) == 0 {
+			continue
+		}
+		c, err := transportAddrs(p, addrs)
+		if err != nil {
+			continue
+		}
+		b.setLocked(p, c)
+		added = append(added, p)
+	}
+	return added
+}
+
 // forget drops p's addresses and allow-list entries (a removed member).
 func (b *addrBook) forget(p peer.ID) {
 	b.mu.Lock()

@@ -189,7 +189,8 @@ func (h *Host) LibP2P() host.Host { return h.host }
 
 // SetRoster adopts a newer roster: the gate swaps atomically, connections
 // of removed members are closed at once, and new members become eligible
-// for dialing. The node verifies the roster first; the host only refuses
+// for dialing at the addresses the roster gives them (addresses set with
+// SetPeerAddrs are kept). The node verifies the roster first; the host only refuses
 // one that is older than the roster in force or of another federation.
 func (h *Host) SetRoster(r *record.Roster) error {
 	h.rosterMu.Lock()
@@ -213,6 +214,11 @@ func (h *Host) SetRoster(r *record.Roster) error {
 		}
 	}
 	h.peers.post(event{kind: evRoster, peers: removed})
+	if addrs, err := RosterAddrs(r); err == nil {
+		if added := h.book.addMissing(addrs); len(added) > 0 {
+			h.peers.post(event{kind: evAddrs, peers: added})
+		}
+	}
 	h.log.WithFields(logrus.Fields{"version": next.version, "members": len(next.peers), "removed": len(removed)}).Info("p2p: roster adopted")
 	return nil
 }

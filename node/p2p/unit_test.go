@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -188,5 +189,39 @@ func TestAddressBookChecksPeerIDs(t *testing.T) {
 	dns, _ := ma.NewMultiaddr("/dns4/node.example/tcp/4001")
 	if _, ok := allowEntry(a, dns); ok {
 		t.Error("a DNS name cannot be allow-listed")
+	}
+}
+
+// A roster adopted later brings the addresses of members added by it;
+// addresses set by hand for the others stay.
+func TestAddressBookAddsOnlyMissingPeers(t *testing.T) {
+	_, a := newPeerKey(t)
+	_, b := newPeerKey(t)
+	rm, err := newResourceManager(Limits{}.withDefaults(2), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rm.Close()
+	ps, err := pstoremem.NewPeerstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	book := newAddrBook(ps, rm)
+	local, _ := ma.NewMultiaddr("/ip4/127.0.0.1/tcp/1234")
+	rosterA, _ := ma.NewMultiaddr("/ip4/192.0.2.1/tcp/4001")
+	rosterB, _ := ma.NewMultiaddr("/ip4/192.0.2.2/tcp/4001")
+	if _, err := book.replace(map[peer.ID][]ma.Multiaddr{a: {local}}); err != nil {
+		t.Fatal(err)
+	}
+	added := book.addMissing(map[peer.ID][]ma.Multiaddr{a: {rosterA}, b: {rosterB}})
+	if len(added) != 1 || added[0] != b {
+		t.Fatalf("added %v, want only the new member", added)
+	}
+	if got := book.addrs[a]; len(got) != 1 || !got[0].Equal(local) {
+		t.Fatalf("a's addresses became %v", got)
+	}
+	if got := book.addrs[b]; len(got) != 1 || !got[0].Equal(rosterB) {
+		t.Fatalf("b's addresses are %v", got)
 	}
 }
