@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/localapi"
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
@@ -131,7 +133,7 @@ func federationSignCommand() *command {
 }
 
 func federationAdoptCommand() *command {
-	return &command{name: "adopt", summary: "make a stopped node follow a new roster version", run: runFederationAdopt}
+	return &command{name: "adopt", summary: "make a node, stopped or running, follow a new roster version", run: runFederationAdopt}
 }
 
 func runFederationMember(ctx context.Context, e *env, args []string) int {
@@ -368,8 +370,10 @@ Makes the node in D follow a new roster version. Each version must follow
 the one the node holds and carry valid signatures of a strict majority of
 that version's members; several files are adopted in version order (versions
 the node already holds are skipped), so a node that missed versions catches
-up in one command. The node must be stopped ('vigie run' holds it); restart
-it afterwards. Every version adopted is kept in D/rosters/.
+up in one command. If 'vigie run' holds the node, the running process adopts
+them through its local API and its connections follow at once (a removed
+member is cut off); a stopped node follows them when it is next started.
+Every version adopted is kept in D/rosters/.
 
 A roster is refused, and nothing changes, if it is another federation's, not
 newer than the node's, skips a version, lacks signatures, or removes this
@@ -402,14 +406,27 @@ Exit status: 0 adopted, 1 refused, 2 usage error or unreadable node or file.`)
 		files = append(files, rosterFile{path, r})
 	}
 	slices.SortStableFunc(files, func(a, b rosterFile) int { return cmp.Compare(a.r.Version, b.r.Version) })
-	n, ok := nf.open(ctx, e)
+	api, ok := nf.connect(ctx, e)
 	if !ok {
 		return exitUsage
 	}
-	defer n.Close()
+	defer api.Close()
+	adopter, ok := api.(localapi.RosterAdopter)
+	if !ok {
+		e.errorf("federation adopt: the node in %s cannot adopt rosters this way", nf.dir)
+		return exitUsage
+	}
+	// n is the node itself, or nil when the running process holds it; then
+	// the version held is known only once one is adopted here.
+	n, _ := api.(*node.Node)
+	var held uint64
+	if n != nil {
+		held = n.Roster().Version
+	}
 	adopted := 0
+	var stale error // the last version the running process held already
 	for _, f := range files {
-		if len(files) > 1 && f.r.Version <= n.Roster().Version {
+		if len(files) > 1 && f.r.Version <= held {
 			continue
 		}
 		data, err := f.r.Encode()
@@ -417,12 +434,27 @@ Exit status: 0 adopted, 1 refused, 2 usage error or unreadable node or file.`)
 			e.errorf("federation adopt: %s: %v", f.path, err)
 			return exitUsage
 		}
-		change, err := n.AdoptRoster(ctx, data)
+		change, err := adopter.AdoptRoster(ctx, data)
+		if err != nil && n == nil {
+			switch {
+			case len(files) > 1 && errors.Is(err, node.ErrStaleRoster):
+				stale = err // already held: skipped, as for a stopped node
+				continue
+			case change != nil:
+				// Adopted, but the running process could not apply all of it.
+				e.errorf("federation adopt: %s: %s", f.path, strings.TrimPrefix(err.Error(), "daemon: "))
+				return exitUsage
+			case !isRosterRefusal(err):
+				e.errorf("federation adopt: %s: adopting through the running node: %v", f.path, err)
+				return exitUsage
+			}
+		}
 		if err != nil {
 			e.errorf("federation adopt: %s refused: %s", f.path, strings.TrimPrefix(err.Error(), "node: "))
 			return exitNegative
 		}
 		adopted++
+		held = change.Version
 		if *asJSON {
 			writeJSONLine(e, changeJSON(change))
 			continue
@@ -431,13 +463,33 @@ Exit status: 0 adopted, 1 refused, 2 usage error or unreadable node or file.`)
 		printChange(e, change)
 	}
 	if adopted == 0 {
-		e.errorf("federation adopt: nothing to adopt: the node already holds roster version %d", n.Roster().Version)
+		if n == nil && stale != nil {
+			e.errorf("federation adopt: nothing to adopt: %s", strings.TrimPrefix(stale.Error(), "node: "))
+		} else {
+			e.errorf("federation adopt: nothing to adopt: the node already holds roster version %d", held)
+		}
 		return exitNegative
 	}
 	if !*asJSON {
-		fmt.Fprintf(e.stdout, "The node now follows roster version %d; restart it ('vigie run') for its connections to follow.\n", n.Roster().Version)
+		if n == nil {
+			fmt.Fprintf(e.stdout, "The running node now follows roster version %d; its connections follow it already.\n", held)
+		} else {
+			fmt.Fprintf(e.stdout, "The node now follows roster version %d; restart it ('vigie run') for its connections to follow.\n", held)
+		}
 	}
 	return exitOK
+}
+
+// isRosterRefusal tells whether err, from a running node, is the node
+// refusing a roster (exit status 1) rather than failing to answer.
+func isRosterRefusal(err error) bool {
+	for _, s := range []error{node.ErrStaleRoster, node.ErrRosterQuorum, node.ErrRosterGap, node.ErrWrongFederation,
+		node.ErrRemovedFromFederation, node.ErrInvalidInput} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseAgency reads CC-ORG (a member folder's name) or CC/ORG.

@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vigie-project/vigie/node/localapi"
 )
 
 // A member joins and another leaves: a new agency makes its keys, a member
@@ -162,5 +167,106 @@ func TestFederationAmendBadInput(t *testing.T) {
 		if code != exitOK || !strings.Contains(stdout, "Usage:\n  vigie federation "+sub) {
 			t.Errorf("federation %s --help: exit %d, %q", sub, code, stdout)
 		}
+	}
+}
+
+// While vigie run holds the node, federation adopt goes through its local
+// API: the running daemon adopts the version (and applies it to its
+// connections), with the same output and exit statuses as for a stopped
+// node.
+func TestFederationAdoptIntoRunningNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real libp2p node; skipped in -short mode")
+	}
+	dir := t.TempDir()
+	members := fmt.Sprintf(`[{"country":"FR","org":"pharos","addrs":["/ip4/127.0.0.1/tcp/%d"]},{"country":"DE","org":"bka","addrs":["/ip4/127.0.0.1/tcp/%d"]},{"country":"US","org":"fbi","addrs":["/ip4/127.0.0.1/tcp/%d"]}]`,
+		freeTCPPort(t), freeTCPPort(t), freeTCPPort(t))
+	if err := os.WriteFile(filepath.Join(dir, "m.json"), []byte(members), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "g")
+	cur := filepath.Join(out, "roster.cbor")
+	mustRun := func(want int, args ...string) (string, string) {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, args...)
+		if code != want {
+			t.Fatalf("%v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, stdout, stderr)
+		}
+		return stdout, stderr
+	}
+	mustRun(exitOK, "federation", "init", "--members", filepath.Join(dir, "m.json"), "--issuers", "1-of-1", "--out", out)
+	fr := filepath.Join(dir, "fr")
+	mustRun(exitOK, "init", "--dir", fr, "--roster", cur, "--keys", filepath.Join(out, "FR-pharos"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &env{stdin: strings.NewReader(""), stdout: &syncBuffer{}, stderr: logs}, []string{"run", "--dir", fr, "--log-format", "json"})
+	}()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			if code != exitOK {
+				t.Errorf("run exited %d\n%s", code, logs)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("run did not stop within 10 s of the interrupt")
+		}
+	}
+	defer stop()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := localapi.Dial(ctx, fr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the running node's local API did not answer within 20 s: %v\n%s", err, logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	next := filepath.Join(dir, "v2.cbor")
+	mustRun(exitOK, "federation", "amend", "--roster", cur, "--remove", "US-fbi", "--out", next)
+	mustRun(exitOK, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "FR-pharos", "agency.key"))
+	// One signature of the two needed: refused by the running node.
+	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", fr, next); !strings.Contains(stderr, "refused") || !strings.Contains(stderr, "quorum") {
+		t.Fatalf("adopting with one signature: %q", stderr)
+	}
+	mustRun(exitOK, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "DE-bka", "agency.key"))
+
+	stdout, _ := mustRun(exitOK, "federation", "adopt", "--dir", fr, next)
+	for _, want := range []string{"Adopted roster version 2", "(was 1)", "- US/fbi", "running node now follows roster version 2"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("adopt output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(logs.String(), `"event":"roster_adopted"`) {
+		t.Errorf("the daemon did not adopt the roster itself:\n%s", logs)
+	}
+	if _, err := os.Stat(filepath.Join(fr, "rosters", "roster-2.cbor")); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", fr, next); !strings.Contains(stderr, "not newer") {
+		t.Fatalf("adopting again: %q", stderr)
+	}
+	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", fr, "--json", next, cur); !strings.Contains(stderr, "nothing to adopt") ||
+		!strings.Contains(stderr, "holds version 2") {
+		t.Fatalf("adopting held versions: %q", stderr)
+	}
+
+	// Stopped, the node holds version 2.
+	stop()
+	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", fr, next, cur); !strings.Contains(stderr, "already holds roster version 2") {
+		t.Fatalf("adopting held versions into the stopped node: %q", stderr)
 	}
 }

@@ -144,7 +144,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 			return nil, fmt.Errorf("local API: %w", err)
 		}
 		d.apiDone = make(chan error, 1)
-		go func() { d.apiDone <- localapi.Serve(runCtx, l, d.n, o.log) }()
+		go func() { d.apiDone <- localapi.Serve(runCtx, l, apiBackend{Node: d.n, d: d}, o.log) }()
 	}
 	d.n.SetAnnouncer(d.runner.Announce)
 	go func() {

@@ -18,6 +18,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/protocol/record"
 )
 
 const (
@@ -164,6 +165,34 @@ func (c *Client) Retract(ctx context.Context, req node.RetractRequest) (cid.Cid,
 		return cid.Undef, err
 	}
 	return reply.Retraction, reply.Error.decode()
+}
+
+// AdoptRoster is node.Node.AdoptRoster, done by the serving process (for
+// a running member, daemon.Daemon.AdoptRoster: its connections follow the
+// new roster at once). A refusal maps back to the node's sentinels
+// (node.ErrStaleRoster, node.ErrRosterQuorum, …); a process that does not
+// adopt rosters answers ErrUnsupported. When the node adopted the version
+// but the process could not apply all of it, both the change and the error
+// are returned, as the daemon does.
+func (c *Client) AdoptRoster(ctx context.Context, data []byte) (*node.RosterChange, error) {
+	if len(data) > record.MaxRosterSize {
+		return nil, fmt.Errorf("%w: roster is %d bytes, at most %d", node.ErrInvalidInput, len(data), record.MaxRosterSize)
+	}
+	body, err := json.Marshal(adoptCall{Roster: data})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", node.ErrInvalidInput, err)
+	}
+	var reply adoptReply
+	if err := c.do(ctx, http.MethodPost, routeAdopt, body, &reply); err != nil {
+		return nil, err
+	}
+	if reply.Error != nil {
+		return reply.Change, reply.Error.decode()
+	}
+	if reply.Change == nil {
+		return nil, fmt.Errorf("%w: no roster change in the reply", ErrServer)
+	}
+	return reply.Change, nil
 }
 
 // do sends one request and decodes the JSON reply, whatever its status,

@@ -23,12 +23,16 @@
 //	POST /v1/lookup    node.LookupRequest     -> node.LookupResult
 //	POST /v1/assert    {"requests":[node.AssertRequest...]} -> {"results":[{"indicator","assertion","duplicate","error"}...]}
 //	POST /v1/retract   node.RetractRequest    -> {"retraction":CID}
+//	POST /v1/roster/adopt {"roster":base64}   -> {"change":node.RosterChange}
 //
 // Requests and results are the node's own types in their encoding/json form
 // (Go field names; CIDs as {"/":"bafy…"}); only AssertResult, whose Err is an
 // error, has a wire form of its own. Request bodies must be exactly one JSON
 // value with no unknown field, at most MaxRequestBody bytes; an assert call
 // carries at most MaxAssertBatch requests (the client splits larger calls).
+// An adopt call carries one encoded roster of at most record.MaxRosterSize
+// bytes; it is served only by a backend that implements RosterAdopter
+// (otherwise 501, ErrUnsupported on the client).
 //
 // A failure is {"error":{"code":…,"message":…}} with a matching HTTP status.
 // The code names one of the node's sentinel errors (node.ErrInvalidInput,

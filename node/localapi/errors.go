@@ -20,6 +20,9 @@ var (
 	// ErrServer means the server failed in a way the node's errors do not
 	// describe.
 	ErrServer = errors.New("localapi: server error")
+	// ErrUnsupported means the running process does not offer the
+	// operation asked (its backend lacks it, e.g. roster adoption).
+	ErrUnsupported = errors.New("localapi: the running process does not offer this operation")
 )
 
 // Error codes on the wire.
@@ -33,6 +36,12 @@ const (
 	codeCorruptNode      = "corrupt_node"
 	codeNewerFormat      = "newer_format"
 	codeRejected         = "rejected"
+	codeStaleRoster      = "stale_roster"
+	codeRosterQuorum     = "roster_quorum"
+	codeRosterGap        = "roster_gap"
+	codeWrongFederation  = "wrong_federation"
+	codeRemoved          = "removed_from_federation"
+	codeUnsupported      = "not_implemented"
 	codeCanceled         = "canceled"
 	codeDeadline         = "deadline_exceeded"
 	codeBadRequest       = "bad_request"
@@ -58,12 +67,18 @@ var sentinels = []struct {
 	{codeCorruptNode, node.ErrCorruptNode, http.StatusInternalServerError},
 	{codeNewerFormat, node.ErrNewerFormat, http.StatusInternalServerError},
 	{codeRejected, node.ErrRejected, http.StatusUnprocessableEntity},
+	{codeStaleRoster, node.ErrStaleRoster, http.StatusConflict},
+	{codeRosterQuorum, node.ErrRosterQuorum, http.StatusUnprocessableEntity},
+	{codeRosterGap, node.ErrRosterGap, http.StatusConflict},
+	{codeWrongFederation, node.ErrWrongFederation, http.StatusUnprocessableEntity},
+	{codeRemoved, node.ErrRemovedFromFederation, http.StatusUnprocessableEntity},
 	{codeCanceled, context.Canceled, http.StatusServiceUnavailable},
 	{codeDeadline, context.DeadlineExceeded, http.StatusGatewayTimeout},
 	{codeBadRequest, ErrBadRequest, http.StatusBadRequest},
 	{codeTooLarge, ErrBadRequest, http.StatusRequestEntityTooLarge},
 	{codeNotFound, ErrBadRequest, http.StatusNotFound},
 	{codeMethod, ErrBadRequest, http.StatusMethodNotAllowed},
+	{codeUnsupported, ErrUnsupported, http.StatusNotImplemented},
 }
 
 // wireError is an error as it travels.

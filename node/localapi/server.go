@@ -20,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/protocol/record"
 )
 
 // Backend is what the API serves; *node.Node implements it.
@@ -29,9 +30,19 @@ type Backend interface {
 	Retract(ctx context.Context, req node.RetractRequest) (cid.Cid, error)
 }
 
+// RosterAdopter is what a Backend also implements to serve roster
+// adoption (POST /v1/roster/adopt); a backend without it answers that
+// endpoint with ErrUnsupported. *node.Node implements it, but a running
+// member must pass a backend whose AdoptRoster also applies the roster to
+// its host and tokenizer (daemon.Daemon.AdoptRoster), not the bare node.
+type RosterAdopter interface {
+	AdoptRoster(ctx context.Context, data []byte) (*node.RosterChange, error)
+}
+
 var (
-	_ Backend = (*node.Node)(nil)
-	_ Backend = (*Client)(nil)
+	_ Backend       = (*node.Node)(nil)
+	_ Backend       = (*Client)(nil)
+	_ RosterAdopter = (*Client)(nil)
 )
 
 // SocketName is the socket's file name inside the node folder.
@@ -43,6 +54,9 @@ const (
 	MaxRequestBody = 16 << 20
 	// MaxAssertBatch bounds the assertions of one assert call.
 	MaxAssertBatch = 4096
+	// maxAdoptBody bounds an adopt call: a roster of at most
+	// record.MaxRosterSize bytes in base64, in a small JSON object.
+	maxAdoptBody = (record.MaxRosterSize+2)/3*4 + 1024
 
 	maxHeaderBytes    = 16 << 10
 	readHeaderTimeout = 10 * time.Second
@@ -250,7 +264,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	route := r.URL.Path
-	known := route == routePing || route == routeLookup || route == routeAssert || route == routeRetract
+	known := route == routePing || route == routeLookup || route == routeAssert || route == routeRetract || route == routeAdopt
 	if !known {
 		route = "other" // never log what a caller typed
 	}
@@ -295,6 +309,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.assert(ctx, sw, r)
 	case routeRetract:
 		h.retract(ctx, sw, r)
+	case routeAdopt:
+		h.adopt(ctx, sw, r)
 	}
 }
 
@@ -353,10 +369,40 @@ func (h *handler) retract(ctx context.Context, w http.ResponseWriter, r *http.Re
 	writeJSON(w, status, reply)
 }
 
+func (h *handler) adopt(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	ra, ok := h.b.(RosterAdopter)
+	if !ok {
+		writeError(w, &wireError{Code: codeUnsupported, Message: "localapi: the running process does not adopt rosters; stop it and run vigie federation adopt again"}, http.StatusNotImplemented)
+		return
+	}
+	var call adoptCall
+	if !decodeBodyLimit(w, r, &call, maxAdoptBody) {
+		return
+	}
+	if len(call.Roster) > record.MaxRosterSize {
+		writeError(w, &wireError{Code: codeTooLarge, Message: fmt.Sprintf("localapi: roster of %d bytes, at most %d", len(call.Roster), record.MaxRosterSize)}, http.StatusRequestEntityTooLarge)
+		return
+	}
+	change, err := ra.AdoptRoster(ctx, call.Roster)
+	if err == nil && change == nil {
+		err = errors.New("localapi: the node returned no roster change")
+	}
+	reply, status := adoptReply{Change: change}, http.StatusOK
+	if err != nil {
+		reply.Error, status = encodeError(err)
+	}
+	writeJSON(w, status, reply)
+}
+
 // decodeBody reads exactly one JSON value with only known fields into v,
 // or answers 400 (413 if too large) saying what is wrong.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+	return decodeBodyLimit(w, r, v, MaxRequestBody)
+}
+
+// decodeBodyLimit is decodeBody with a body of at most limit bytes.
+func decodeBodyLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
@@ -370,7 +416,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		writeError(w, &wireError{Code: codeTooLarge, Message: fmt.Sprintf("localapi: request body over %d bytes", MaxRequestBody)}, http.StatusRequestEntityTooLarge)
+		writeError(w, &wireError{Code: codeTooLarge, Message: fmt.Sprintf("localapi: request body over %d bytes", limit)}, http.StatusRequestEntityTooLarge)
 	case errors.Is(err, io.EOF):
 		writeError(w, &wireError{Code: codeBadRequest, Message: "localapi: bad request: empty body, a JSON object was expected"}, http.StatusBadRequest)
 	default:

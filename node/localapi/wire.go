@@ -15,6 +15,7 @@ const (
 	routeLookup  = "/v1/lookup"
 	routeAssert  = "/v1/assert"
 	routeRetract = "/v1/retract"
+	routeAdopt   = "/v1/roster/adopt"
 )
 
 type pingReply struct {
@@ -51,6 +52,19 @@ type assertResult struct {
 type retractReply struct {
 	Retraction cid.Cid    `json:"retraction"`
 	Error      *wireError `json:"error,omitempty"`
+}
+
+// adoptCall carries an encoded roster (base64 in JSON).
+type adoptCall struct {
+	Roster []byte `json:"roster"`
+}
+
+// adoptReply is what the roster version adopted changes, or an error, or
+// both when the node adopted the version but the running process could
+// not apply all of it (node.RosterChange in its encoding/json form).
+type adoptReply struct {
+	Change *node.RosterChange `json:"change,omitempty"`
+	Error  *wireError         `json:"error,omitempty"`
 }
 
 func toWire(r node.AssertResult) assertResult {
