@@ -87,6 +87,7 @@ func (n *Node) commitOwn(ctx context.Context, recs []ownRecord) error {
 	if err != nil {
 		return fmt.Errorf("node: storing: %w", err)
 	}
+	n.collected(ctx, "local", entries, facts, indexes)
 	n.announce(bundlesOf(entries, facts, indexes))
 	return nil
 }

@@ -52,6 +52,7 @@ func (n *Node) Ingest(ctx context.Context, b *record.Batch) ([]cid.Cid, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: storing received batch: %w", err)
 	}
+	n.collected(ctx, b.Manifest.Origin.String(), entries, facts, indexes)
 	n.announce(bundlesOf(entries, facts, indexes))
 	return cids, nil
 }
@@ -75,7 +76,7 @@ func decodeEntry(raw []byte, c cid.Cid) (store.Entry, *RecordFacts, error) {
 	switch r := rec.(type) {
 	case *record.Assertion:
 		e.Kind, e.Indicator, e.Origin, e.Seq, e.Expires = store.KindAssertion, r.Indicator, r.Origin.String(), r.Seq, int64(r.Expires)
-		f.Origin, f.TLP, f.Onward = r.Origin, r.TLP, r.Onward
+		f.Origin, f.TLP, f.Onward, f.Categories = r.Origin, r.TLP, r.Onward, r.Categories
 	case *record.Retraction:
 		e.Kind, e.Target, e.Origin, e.Seq = store.KindRetraction, r.Assertion, r.Origin.String(), r.Seq
 		f.Origin = r.Origin

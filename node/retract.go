@@ -56,6 +56,8 @@ func (n *Node) Retract(ctx context.Context, req RetractRequest) (cid.Cid, error)
 	}
 	n.log.WithField("assertion", req.Assertion.String()).WithField("retraction", out.String()).
 		WithField("reason", string(req.Reason)).Info("retracted")
+	n.auditEvent(ctx, AuditEvent{Kind: "alteration", Actor: "local", Fields: map[string]string{
+		"record": out.String(), "previous": req.Assertion.String(), "reason": "retracted: " + string(req.Reason)}})
 	return out, nil
 }
 

@@ -20,10 +20,11 @@ import (
 // destination costs no decoding. It travels in syncengine.RecordRef.Facts
 // and never leaves the node.
 type RecordFacts struct {
-	Kind   store.Kind
-	Origin record.Agency
-	TLP    record.TLP           // assertions only
-	Onward record.OnwardConsent // assertions only
+	Kind       store.Kind
+	Origin     record.Agency
+	TLP        record.TLP           // assertions only
+	Onward     record.OnwardConsent // assertions only
+	Categories []record.Category    // assertions only
 }
 
 // Announcer receives the bundles a node appended to its local log (its own

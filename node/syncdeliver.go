@@ -39,6 +39,7 @@ func (n *Node) DeliverBundle(ctx context.Context, from record.Agency, b syncengi
 	if err != nil {
 		return nil, fmt.Errorf("node: storing a bundle from %s: %w", from, err)
 	}
+	n.collected(ctx, from.String(), entries, facts, indexes)
 	refs := make([]syncengine.RecordRef, 0, len(entries))
 	for i := range entries {
 		if indexes[i] == 0 {

@@ -119,7 +119,8 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 	cfg := o.engine
 	cfg.Origin, cfg.Log, cfg.Policy = d.n.Agency().String(), d.n.SyncLog(), pol
 	d.ae = newAntiEntropy(d.n, pol, o.log)
-	if d.runner, err = syncnet.New(cfg, nodeStore{n: d.n, pol: pol, onStored: o.onStored}, syncnet.WithLogger(o.log), syncnet.WithReconciler(d.ae)); err != nil {
+	if d.runner, err = syncnet.New(cfg, nodeStore{n: d.n, pol: pol, onStored: o.onStored}, syncnet.WithLogger(o.log), syncnet.WithReconciler(d.ae),
+		syncnet.WithSentHook(disclosureHook(d.n, pol))); err != nil {
 		return nil, err
 	}
 	if d.h, err = startHost(ctx, d.n, &o, d.withRosterHooks(d.runner.Hooks())); err != nil {
@@ -218,6 +219,7 @@ func (d *Daemon) startTokens(o *options) error {
 			OnBatch: func(b p2p.Batch) {
 				d.log.WithFields(logrus.Fields{"event": "token_batch", "peer": b.Peer.String(), "use": string(b.Use),
 					"count": b.Count, "refused": b.Refused}).Info("token batch")
+				tokenBatchEvent(d.n, d.n.SyncPolicy(), b)
 				if o.onBatch != nil {
 					o.onBatch(b)
 				}

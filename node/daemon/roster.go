@@ -123,6 +123,7 @@ func (d *Daemon) AdoptRoster(ctx context.Context, data []byte) (*node.RosterChan
 	}
 	d.log.WithFields(logrus.Fields{"event": "roster_adopted", "from": change.From, "version": change.Version,
 		"added": agencies(change.Added), "removed": agencies(change.Removed)}).Info("adopted a new roster")
+	rosterEvent(d.n, change)
 	d.announceRoster(r)
 	return change, nil
 }

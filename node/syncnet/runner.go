@@ -82,6 +82,13 @@ func WithLogger(l *logrus.Entry) Option { return func(r *Runner) { r.log = l } }
 // WithClock sets where Ticks take the time from (default time.Now).
 func WithClock(now func() time.Time) Option { return func(r *Runner) { r.clock = now } }
 
+// WithSentHook calls f after each message is written to a peer's stream,
+// on that peer's writer goroutine, in order: for the audit log's record
+// of disclosures. f must not block for long and must not modify m.
+func WithSentHook(f func(peer syncengine.PeerID, m syncengine.Msg)) Option {
+	return func(r *Runner) { r.sentHook = f }
+}
+
 // WithReconciler plugs in the anti-entropy layer.
 func WithReconciler(rc Reconciler) Option { return func(r *Runner) { r.rec = rc } }
 
@@ -94,6 +101,8 @@ type Runner struct {
 	log   *logrus.Entry
 	clock func() time.Time
 	rec   Reconciler
+
+	sentHook func(syncengine.PeerID, syncengine.Msg) // may be nil
 
 	events *queue[any]
 	done   chan struct{} // closed when Run stops: readers waiting for a session give up

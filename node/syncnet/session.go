@@ -314,6 +314,9 @@ func (r *Runner) write(s *session) {
 				}
 				return
 			}
+			if r.sentHook != nil {
+				r.sentHook(s.peer, m)
+			}
 			r.events.post(evSent{sess: s, bytes: len(buf)})
 		}
 	}

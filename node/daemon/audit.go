@@ -1,0 +1,82 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/p2p"
+	"github.com/vigie-project/vigie/node/syncengine"
+)
+
+// What the daemon reports to the node's audit sink, besides what the node
+// reports itself (look-ups, records stored, retractions, erasures): every
+// disclosure to a peer, every token batch served, every roster adopted.
+
+// baselineGround is the legal ground of a transfer under the federation's
+// baseline policy, until the per-country policy names one per decision.
+const baselineGround = "federation-baseline"
+
+// eu2015 is the European Union of 2014–2015 (with GB): a disclosure to any
+// other member is a transfer to a third country (LED Chapter V).
+var eu2015 = []string{"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE",
+	"IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
+
+// auditListMax bounds the CIDs one audit entry lists.
+const auditListMax = 50
+
+// disclosureHook records each bundle of records written to a peer.
+func disclosureHook(n *node.Node, pol *node.BaselinePolicy) func(syncengine.PeerID, syncengine.Msg) {
+	return func(peer syncengine.PeerID, m syncengine.Msg) {
+		var bundles []syncengine.Bundle
+		switch m := m.(type) {
+		case *syncengine.Push:
+			bundles = m.Bundles
+		case *syncengine.FeedBatch:
+			bundles = m.Bundles
+		default:
+			return
+		}
+		var cids []string
+		for _, b := range bundles {
+			for _, r := range b.Records {
+				cids = append(cids, r.Ref.CID.String())
+			}
+		}
+		if len(cids) == 0 {
+			return
+		}
+		agency, _ := pol.AgencyOf(peer)
+		transfer := "eu"
+		if !slices.Contains(eu2015, agency.Country) {
+			transfer = "third_country"
+		}
+		for part := range slices.Chunk(cids, auditListMax) {
+			n.Audit(context.Background(), node.AuditEvent{Kind: "disclosure", Actor: "local", Fields: map[string]string{
+				"recipient": agency.String(), "country": agency.Country, "legal_ground": baselineGround,
+				"records": strings.Join(part, ","), "count": strconv.Itoa(len(part)), "transfer": transfer,
+			}})
+		}
+	}
+}
+
+// tokenBatchEvent records a token batch evaluated for a peer: who and how
+// many, never the blinded elements.
+func tokenBatchEvent(n *node.Node, pol *node.BaselinePolicy, b p2p.Batch) {
+	agency, _ := pol.AgencyOf(syncengine.PeerID(b.Peer.String()))
+	f := map[string]string{"peer": agency.String(), "count": strconv.Itoa(b.Count), "country": agency.Country}
+	if agency.Country == "" {
+		f["peer"] = b.Peer.String()
+		delete(f, "country")
+	}
+	n.Audit(context.Background(), node.AuditEvent{Kind: "token_batch", Time: b.Time, Actor: f["peer"], Fields: f})
+}
+
+// rosterEvent records a roster version adopted.
+func rosterEvent(n *node.Node, change *node.RosterChange) {
+	n.Audit(context.Background(), node.AuditEvent{Kind: "roster_event", Actor: "local", Fields: map[string]string{
+		"event": "adopted", "roster": change.CID.String(), "version": strconv.FormatUint(change.Version, 10),
+	}})
+}
