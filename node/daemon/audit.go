@@ -2,9 +2,15 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/vigie-project/vigie/node/auditlog"
 
 	"github.com/vigie-project/vigie/node"
 	"github.com/vigie-project/vigie/node/p2p"
@@ -79,4 +85,38 @@ func rosterEvent(n *node.Node, change *node.RosterChange) {
 	n.Audit(context.Background(), node.AuditEvent{Kind: "roster_event", Actor: "local", Fields: map[string]string{
 		"event": "adopted", "roster": change.CID.String(), "version": strconv.FormatUint(change.Version, 10),
 	}})
+}
+
+// AuditLog is the member's tamper-evident audit log.
+func (d *Daemon) AuditLog() *auditlog.Log { return d.audit }
+
+// openAuditLog opens the member's audit log in its node folder.
+func openAuditLog(dir string, n *node.Node, log *logrus.Entry) (*auditlog.Log, error) {
+	origin := auditlog.OriginFor(n.Federation(), n.Agency().String())
+	return auditlog.OpenForNode(dir, origin, auditlog.WithLogger(log))
+}
+
+// lazySink lets the node open before its audit log (whose origin names
+// the node). Until the log is set, a look-up fails rather than go
+// unrecorded.
+type lazySink struct{ s atomic.Pointer[auditlog.Sink] }
+
+func (l *lazySink) set(s auditlog.Sink) { l.s.Store(&s) }
+
+var errAuditNotReady = errors.New("daemon: the audit log is not open yet")
+
+func (l *lazySink) Consulted(ctx context.Context, c node.Consultation) error {
+	s := l.s.Load()
+	if s == nil {
+		return errAuditNotReady
+	}
+	return s.Consulted(ctx, c)
+}
+
+func (l *lazySink) Record(ctx context.Context, ev node.AuditEvent) error {
+	s := l.s.Load()
+	if s == nil {
+		return errAuditNotReady
+	}
+	return s.Record(ctx, ev)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigie-project/vigie/crypto/fedtoken"
 	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/auditlog"
 	"github.com/vigie-project/vigie/node/localapi"
 	"github.com/vigie-project/vigie/node/p2p"
 	"github.com/vigie-project/vigie/node/syncengine"
@@ -84,6 +85,8 @@ type Daemon struct {
 	runner *syncnet.Runner
 	ae     *antiEntropy // antientropy.go
 	tokens *lazyTokenizer
+	sink   *lazySink
+	audit  *auditlog.Log
 	log    *logrus.Entry
 	roster rosterSync
 
@@ -105,8 +108,8 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 		o.log = logrus.NewEntry(logrus.New())
 		o.log.Logger.SetLevel(logrus.WarnLevel)
 	}
-	d = &Daemon{tokens: &lazyTokenizer{}, log: o.log, done: make(chan struct{})}
-	nodeOpts := append([]node.Option{node.WithLogger(o.log), node.WithTokenizer(d.tokens)}, o.nodeOpts...)
+	d = &Daemon{tokens: &lazyTokenizer{}, sink: &lazySink{}, log: o.log, done: make(chan struct{})}
+	nodeOpts := append([]node.Option{node.WithLogger(o.log), node.WithTokenizer(d.tokens), node.WithAuditSink(d.sink)}, o.nodeOpts...)
 	if d.n, err = node.Open(ctx, dir, nodeOpts...); err != nil {
 		return nil, err
 	}
@@ -115,6 +118,15 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 			d.n.Close()
 		}
 	}()
+	if d.audit, err = openAuditLog(dir, d.n, o.log); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			d.audit.Close()
+		}
+	}()
+	d.sink.set(auditlog.Sink{Log: d.audit})
 	pol := d.n.SyncPolicy()
 	cfg := o.engine
 	cfg.Origin, cfg.Log, cfg.Policy = d.n.Agency().String(), d.n.SyncLog(), pol
@@ -177,7 +189,7 @@ func (d *Daemon) Close() error {
 		if d.apiDone != nil {
 			apiErr = <-d.apiDone // requests in flight finish before the store closes
 		}
-		d.err = errors.Join(apiErr, d.h.Close(), d.n.Close())
+		d.err = errors.Join(apiErr, d.h.Close(), d.n.Close(), d.audit.Close())
 	})
 	return d.err
 }

@@ -1,0 +1,111 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/auditlog"
+)
+
+// entries reads every durable entry of a member's audit log.
+func entries(t *testing.T, d *Daemon) []auditlog.Entry {
+	t.Helper()
+	l := d.AuditLog()
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var out []auditlog.Entry
+	for i := range l.DurableSize() {
+		se, err := l.ReadEntry(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := se.Entry()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Every transfer appears in the log of the member that made it, every
+// record stored in the log of the member that stored it, every look-up
+// with its purpose in the log of the member asked; and the URL appears in
+// none of them, nor in an export.
+func TestEveryTransferIsInTheSendersAuditLog(t *testing.T) {
+	l := startLocal(t, 1, 3, "FR", "DE", "US")
+	fr := l.Members[0]
+	ctx := context.Background()
+	const url = "http://audited.example/recruitment.html"
+	var made []cid.Cid
+	for _, u := range []string{url, "http://second.example/", "http://third.example/x"} {
+		r, err := fr.Node().Assert(ctx, request(u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, r.Assertion)
+	}
+	eventually(t, 10*time.Second, "records everywhere", holdsAll(l, made))
+	if _, err := l.Members[1].Node().Lookup(ctx, node.LookupRequest{URL: url, Purpose: "case 77", Requester: "officer-3"}); err != nil {
+		t.Fatal(err)
+	}
+	frLog := entries(t, fr)
+	for _, recipient := range []string{"DE/ctu", "US/ctu"} {
+		for _, c := range made {
+			if !logged(frLog, "disclosure", func(e auditlog.Entry) bool {
+				return e.Fields["recipient"] == recipient && strings.Contains(e.Fields["records"], c.String())
+			}) {
+				t.Errorf("FR's log has no disclosure of %s to %s", c, recipient)
+			}
+		}
+	}
+	if !logged(frLog, "disclosure", func(e auditlog.Entry) bool {
+		return e.Fields["recipient"] == "US/ctu" && e.Fields["transfer"] == "third_country"
+	}) {
+		t.Error("the transfer to the US is not marked as a third-country transfer")
+	}
+	for _, c := range made {
+		if !logged(frLog, "collection", func(e auditlog.Entry) bool { return e.Fields["record"] == c.String() && e.Fields["source"] == "local" }) {
+			t.Errorf("FR's log has no collection of its own record %s", c)
+		}
+	}
+	deLog := entries(t, l.Members[1])
+	for _, c := range made {
+		if !logged(deLog, "collection", func(e auditlog.Entry) bool { return e.Fields["record"] == c.String() && e.Fields["source"] == "FR/ctu" }) {
+			t.Errorf("DE's log has no collection of %s from FR", c)
+		}
+	}
+	if !logged(deLog, "consultation", func(e auditlog.Entry) bool { return e.Actor == "officer-3" && e.Fields["purpose"] == "case 77" }) {
+		t.Error("DE's log has no consultation by officer-3")
+	}
+	for _, d := range l.Members {
+		var buf bytes.Buffer
+		if err := d.AuditLog().Export(ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		for _, piece := range []string{"audited.example", "recruitment"} {
+			if bytes.Contains(buf.Bytes(), []byte(piece)) {
+				t.Fatalf("%s's audit export holds %q", d.Node().Agency(), piece)
+			}
+		}
+		if _, err := auditlog.VerifyBundle(bytes.NewReader(buf.Bytes())); err != nil {
+			t.Fatalf("%s's export does not verify: %v", d.Node().Agency(), err)
+		}
+	}
+}
+
+func logged(es []auditlog.Entry, kind string, match func(auditlog.Entry) bool) bool {
+	for _, e := range es {
+		if string(e.Kind) == kind && match(e) {
+			return true
+		}
+	}
+	return false
+}
