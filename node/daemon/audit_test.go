@@ -3,6 +3,8 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -108,4 +110,58 @@ func logged(es []auditlog.Entry, kind string, match func(auditlog.Entry) bool) b
 		}
 	}
 	return false
+}
+
+// witnessKeys reads the cosigning verifier keys of the members i.
+func witnessKeys(t *testing.T, l *Local, members ...int) []string {
+	t.Helper()
+	var out []string
+	for _, i := range members {
+		b, err := os.ReadFile(filepath.Join(l.NodeDir(i), auditlog.NodeDir, WitnessKeysFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.TrimSpace(string(b)))
+	}
+	return out
+}
+
+// Checkpoints are cosigned by a quorum of peer witnesses, and an auditor
+// holding only the node's and the witnesses' public keys verifies the
+// exported log offline with that quorum.
+func TestAuditCheckpointsAreWitnessed(t *testing.T) {
+	ctx := context.Background()
+	l, err := StartLocal(ctx, t.TempDir(), LocalOptions{Countries: []string{"FR", "DE", "IT", "ES"}, Threshold: 1, Issuers: 4,
+		PerMember: fast, WitnessQuorum: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	waitConnected(t, l)
+	fr := l.Members[0]
+	if _, err := fr.Node().Assert(ctx, request("http://witnessed.example/")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.AuditLog().Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	size := fr.AuditLog().DurableSize()
+	eventually(t, 15*time.Second, "a cosigned checkpoint covering the assertion", func() bool {
+		return fr.WitnessStats().CosignedSize >= size
+	})
+	var buf bytes.Buffer
+	if err := fr.AuditLog().Export(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	nodeKeys, err := auditlog.NodeVerifierKeys(l.NodeDir(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wk := witnessKeys(t, l, 1, 2, 3)
+	if _, err := auditlog.VerifyBundle(bytes.NewReader(buf.Bytes()), auditlog.WithTrustedKeys(nodeKeys...), auditlog.WithWitnessQuorum(2, wk...)); err != nil {
+		t.Fatalf("verify with a witness quorum of 2: %v", err)
+	}
+	if _, err := auditlog.VerifyBundle(bytes.NewReader(buf.Bytes()), auditlog.WithTrustedKeys(nodeKeys...), auditlog.WithWitnessQuorum(4, wk...)); err == nil {
+		t.Fatal("a quorum of 4 passed with 3 possible witnesses")
+	}
 }

@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -202,5 +204,47 @@ func BenchmarkPushLatency(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// BenchmarkCosignedCheckpoint31: 31 members, each checkpoint cosigned by a
+// quorum of 16 of 17 peer witnesses; from an entry appended at FR to a
+// checkpoint covering it with the quorum (checkpoints are published at
+// most every second while entries arrive).
+func BenchmarkCosignedCheckpoint31(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		ctx := context.Background()
+		l, err := StartLocal(ctx, b.TempDir(), LocalOptions{Countries: Federation31, Threshold: 1, Issuers: 2, WitnessQuorum: 16})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := l.WaitConnected(ctx, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		fr := l.Members[0]
+		var lat []float64
+		b.StartTimer()
+		for k := range 20 {
+			start := time.Now()
+			fr.Node().Audit(ctx, node.AuditEvent{Kind: "key_event", Actor: "bench", Fields: map[string]string{"event": "probe", "key_id": strconv.Itoa(k)}})
+			if err := fr.AuditLog().Sync(ctx); err != nil {
+				b.Fatal(err)
+			}
+			size := fr.AuditLog().DurableSize()
+			for fr.WitnessStats().CosignedSize < size {
+				if time.Since(start) > 30*time.Second {
+					b.Fatalf("no cosigned checkpoint after 30 s: %+v", fr.WitnessStats())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			lat = append(lat, ms(time.Since(start)))
+			time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+		}
+		b.StopTimer()
+		b.ReportMetric(percentile(lat, 50), "p50_ms")
+		b.ReportMetric(percentile(lat, 99), "p99_ms")
+		l.Close()
+		b.StartTimer()
 	}
 }

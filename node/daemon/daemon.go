@@ -34,6 +34,7 @@ type options struct {
 	onBatch    func(p2p.Batch)
 	onStored   func(from string, refs []syncengine.RecordRef)
 	localAPI   bool
+	witnessing *Witnessing
 }
 
 // WithLocalAPI serves the node's local API on its folder's Unix socket
@@ -87,6 +88,7 @@ type Daemon struct {
 	tokens *lazyTokenizer
 	sink   *lazySink
 	audit  *auditlog.Log
+	wit    *witnessing // nil without witnessing
 	log    *logrus.Entry
 	roster rosterSync
 
@@ -118,8 +120,16 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 			d.n.Close()
 		}
 	}()
-	if d.audit, err = openAuditLog(dir, d.n, o.log); err != nil {
+	var auditOpts []auditlog.Option
+	if o.witnessing != nil {
+		d.wit = &witnessing{cfg: *o.witnessing, logger: o.log, pending: make(chan checkpointNote, 1), done: make(chan struct{})}
+		auditOpts = append(auditOpts, auditlog.WithOnCheckpoint(d.wit.onCheckpoint))
+	}
+	if d.audit, err = openAuditLog(dir, d.n, o.log, auditOpts...); err != nil {
 		return nil, err
+	}
+	if d.wit != nil {
+		d.wit.log = d.audit
 	}
 	defer func() {
 		if err != nil {
@@ -149,6 +159,13 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.cancel = cancel
+	if d.wit != nil {
+		if err := d.startWitnessing(runCtx, dir, d.wit); err != nil {
+			cancel()
+			d.h.Close()
+			return nil, fmt.Errorf("witnessing: %w", err)
+		}
+	}
 	if o.localAPI {
 		l, err := localapi.Listen(dir)
 		if err != nil {
@@ -185,6 +202,9 @@ func (d *Daemon) Close() error {
 		d.cancel()
 		<-d.done
 		d.stopRosterSync() // no adoption may run once the node closes
+		if d.wit != nil && d.wit.client != nil {
+			<-d.wit.done // no cosignature is stored once the log closes
+		}
 		var apiErr error
 		if d.apiDone != nil {
 			apiErr = <-d.apiDone // requests in flight finish before the store closes
