@@ -23,7 +23,8 @@ Starts a federation on this machine: one real node per state (the 28 EU
 member states of 2014-2015 with GB, then US, CA and AU), each with its own
 store in a folder of its own, connected over libp2p on loopback (QUIC, TLS
 1.3, gated by the federation's signed roster), tokenising through 3 of 5
-issuers. It seeds synthetic indicators on reserved names only (.example
+issuers, each keeping a tamper-evident audit log whose checkpoints 3
+peers cosign. It seeds synthetic indicators on reserved names only (.example
 and .test, which can never be real sites) from several states, with
 overlaps (the same site flagged by two states is one indicator with two
 assertions) and a mix of TLP labels (TLP:RED assertions stay with their
@@ -72,7 +73,7 @@ converged or a violation; 2 on an error.`)
 	log.SetLevel(logrus.ErrorLevel)
 	issuers := min(5, len(countries))
 	l, err := daemon.StartLocal(ctx, root, daemon.LocalOptions{
-		Countries: countries, Threshold: min(3, issuers), Issuers: issuers,
+		Countries: countries, Threshold: min(3, issuers), Issuers: issuers, WitnessQuorum: min(3, len(countries)-1),
 		PerMember: func(i int, _ string) []daemon.Option {
 			opts := []daemon.Option{arrivals.Option(i), daemon.WithLogger(logrus.NewEntry(log)),
 				daemon.WithBackoff(100*time.Millisecond, 5*time.Second)}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/daemon"
 	"github.com/vigie-project/vigie/node/localapi"
 	"github.com/vigie-project/vigie/protocol/record"
 )
@@ -418,7 +419,10 @@ Exit status: 0 adopted, 1 refused, 2 usage error or unreadable node or file.`)
 	}
 	// n is the node itself, or nil when the running process holds it; then
 	// the version held is known only once one is adopted here.
-	n, _ := api.(*node.Node)
+	var n *node.Node
+	if an, ok := api.(*daemon.AuditedNode); ok {
+		n = an.Node
+	}
 	var held uint64
 	if n != nil {
 		held = n.Roster().Version

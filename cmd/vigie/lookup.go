@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ Exit status: 0 if no live assertion matched, 1 if one did, 2 on an error
 	var nf nodeFlags
 	nf.register(fs)
 	purpose := fs.String("purpose", "", "why you are looking this up, e.g. a case reference (required)")
-	requester := fs.String("requester", os.Getenv("USER"), "who is asking (default $USER)")
+	requester := fs.String("requester", currentUser(), "who is asking (default: the system user)")
 	asJSON := fs.Bool("json", false, "print one JSON object per URL and line")
 	if code, done := fs.Parse(args); done {
 		return code
@@ -45,6 +46,9 @@ Exit status: 0 if no live assertion matched, 1 if one did, 2 on an error
 	}
 	if strings.TrimSpace(*purpose) == "" {
 		return fs.usageError("--purpose is required: every look-up is recorded with its justification")
+	}
+	if strings.TrimSpace(*requester) == "" {
+		return fs.usageError("--requester is required: every look-up is recorded with who asked (no system user name was found)")
 	}
 	if len(fs.Args()) == 0 {
 		return fs.usageError("no URL given")
@@ -128,3 +132,14 @@ func assertionState(a node.AssertionView) string {
 }
 
 func joinStrings[S ~string](in []S) string { return strings.Join(stringsOf(in), ",") }
+
+// currentUser is who runs the command: $USER, else the account's name.
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigie-project/vigie/node"
+	"github.com/vigie-project/vigie/node/daemon"
 	"github.com/vigie-project/vigie/node/localapi"
 	"github.com/vigie-project/vigie/node/store"
 )
@@ -65,13 +66,13 @@ func (nf *nodeFlags) logger(e *env) (*logrus.Entry, error) {
 }
 
 // open opens the node, printing a clear message on failure.
-func (nf *nodeFlags) open(ctx context.Context, e *env) (*node.Node, bool) {
+func (nf *nodeFlags) open(ctx context.Context, e *env) (*daemon.AuditedNode, bool) {
 	log, err := nf.logger(e)
 	if err != nil {
 		e.errorf("%v", err)
 		return nil, false
 	}
-	n, err := node.Open(ctx, nf.dir, node.WithLogger(log))
+	n, err := daemon.OpenNode(ctx, nf.dir, node.WithLogger(log))
 	if err != nil {
 		e.errorf("%s", describeOpenError(nf.dir, err))
 		return nil, false
@@ -80,7 +81,8 @@ func (nf *nodeFlags) open(ctx context.Context, e *env) (*node.Node, bool) {
 }
 
 // nodeAPI is what lookup, assert, import and retract need: the node itself
-// (*node.Node), or the running process that holds it (*localapi.Client).
+// with its audit log (*daemon.AuditedNode), or the running process that
+// holds it (*localapi.Client).
 type nodeAPI interface {
 	localapi.Backend
 	Close() error
@@ -95,7 +97,7 @@ func (nf *nodeFlags) connect(ctx context.Context, e *env) (nodeAPI, bool) {
 		e.errorf("%v", err)
 		return nil, false
 	}
-	n, err := node.Open(ctx, nf.dir, node.WithLogger(log))
+	n, err := daemon.OpenNode(ctx, nf.dir, node.WithLogger(log))
 	if err == nil {
 		return n, true
 	}

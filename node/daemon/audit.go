@@ -120,3 +120,40 @@ func (l *lazySink) Record(ctx context.Context, ev node.AuditEvent) error {
 	}
 	return s.Record(ctx, ev)
 }
+
+// AuditedNode is a node opened outside a running member (by a command
+// such as vigie lookup on a stopped node) with its audit log as its sink,
+// so that its look-ups and records are logged exactly as a running
+// member's are.
+type AuditedNode struct {
+	*node.Node
+	log *auditlog.Log
+}
+
+// OpenNode opens the node in dir together with its audit log.
+func OpenNode(ctx context.Context, dir string, opts ...node.Option) (*AuditedNode, error) {
+	sink := &lazySink{}
+	n, err := node.Open(ctx, dir, append(opts, node.WithAuditSink(sink))...)
+	if err != nil {
+		return nil, err
+	}
+	l, err := openAuditLog(dir, n, quietLogger())
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	sink.set(auditlog.Sink{Log: l})
+	return &AuditedNode{Node: n, log: l}, nil
+}
+
+// AuditLog is the node's audit log.
+func (a *AuditedNode) AuditLog() *auditlog.Log { return a.log }
+
+// Close closes the node, then its audit log (making every entry durable).
+func (a *AuditedNode) Close() error { return errors.Join(a.Node.Close(), a.log.Close()) }
+
+func quietLogger() *logrus.Entry {
+	l := logrus.New()
+	l.SetLevel(logrus.WarnLevel)
+	return logrus.NewEntry(l)
+}
