@@ -33,9 +33,12 @@ type MemberSpec struct {
 type GenesisOptions struct {
 	Federation string
 	Members    []MemberSpec
-	Threshold  int       // issuers needed for a token (t of n)
-	Issuers    int       // n; if no member is marked Issuer, the first n members are
-	Now        time.Time // zero: time.Now()
+	Threshold  int // issuers needed for a token (t of n)
+	Issuers    int // n; if no member is marked Issuer, the first n members are
+	// WitnessQuorum is how many witnesses must cosign each member's audit
+	// checkpoints (0: none); at most the members marked Witness.
+	WitnessQuorum int
+	Now           time.Time // zero: time.Now()
 }
 
 // memberFile is what a member's key folder says about whom the keys are for.
@@ -62,7 +65,7 @@ func Genesis(ctx context.Context, outDir string, opts GenesisOptions) (*record.R
 		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
 	r := &record.Roster{Federation: opts.Federation, Version: 1, ValidFrom: uint64(opts.Now.Unix()),
-		OPRFKey: group.Public, Threshold: uint64(group.Threshold), Shares: uint64(group.Total)}
+		OPRFKey: group.Public, Threshold: uint64(group.Threshold), Shares: uint64(group.Total), WitnessQuorum: uint64(opts.WitnessQuorum)}
 	signers := make([]*hybrid.PrivateKey, len(opts.Members))
 	next := 0
 	for i, spec := range opts.Members {
@@ -71,7 +74,7 @@ func Genesis(ctx context.Context, outDir string, opts GenesisOptions) (*record.R
 			share = &shares[next]
 			next++
 		}
-		m, key, err := createMemberKeys(filepath.Join(outDir, memberDirName(spec)), spec, share)
+		m, key, err := createMemberKeys(filepath.Join(outDir, memberDirName(spec)), opts.Federation, spec, share)
 		if err != nil {
 			return nil, err
 		}
@@ -92,6 +95,9 @@ func Genesis(ctx context.Context, outDir string, opts GenesisOptions) (*record.R
 }
 
 func normaliseGenesis(o *GenesisOptions) error {
+	if o.WitnessQuorum < 0 {
+		return fmt.Errorf("%w: witness quorum %d is negative", ErrInvalidInput, o.WitnessQuorum)
+	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
@@ -143,7 +149,7 @@ func memberDirName(s MemberSpec) string { return s.Country + "-" + s.Org }
 
 // createMemberKeys writes one member's key folder and returns its roster
 // entry (without share fields) and signing key.
-func createMemberKeys(dir string, spec MemberSpec, share *fedtoken.Share) (record.Member, *hybrid.PrivateKey, error) {
+func createMemberKeys(dir, federation string, spec MemberSpec, share *fedtoken.Share) (record.Member, *hybrid.PrivateKey, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return record.Member{}, nil, fmt.Errorf("node: member folder: %w", err)
 	}
@@ -178,6 +184,14 @@ func createMemberKeys(dir string, spec MemberSpec, share *fedtoken.Share) (recor
 	m := record.Member{
 		Agency: record.Agency{Country: spec.Country, Org: spec.Org}, Name: spec.Name, OrgType: spec.OrgType,
 		PeerID: peerID.String(), SigningKey: key.Public().Bytes(), Roles: roles, Addrs: spec.Addrs,
+	}
+	ak, err := EnsureAuditKeys(dir, federation, m.Agency)
+	if err != nil {
+		return record.Member{}, nil, err
+	}
+	m.AuditKeys = ak.Verifiers
+	if spec.Witness {
+		m.WitnessKey = ak.WitnessVerifier
 	}
 	// member.json carries the public keys too, so a folder made for a new
 	// member is all a roster amendment needs (MemberFile).
@@ -237,6 +251,9 @@ func Join(ctx context.Context, dir, rosterPath, keysDir string) error {
 		return err
 	}
 	if err := copyFile(filepath.Join(keysDir, peerKey), filepath.Join(dir, peerKey), 0o600); err != nil {
+		return err
+	}
+	if err := copyAuditKeys(keysDir, dir); err != nil {
 		return err
 	}
 	var share *fedtoken.Share

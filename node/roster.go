@@ -311,12 +311,14 @@ func cloneMember(m record.Member) record.Member {
 // amendment needs to add it.
 type MemberFile struct {
 	MemberSpec
-	PeerID     string `json:"peer_id"`
-	SigningKey []byte `json:"signing_key"` // the hybrid public key, base64
+	PeerID     string   `json:"peer_id"`
+	SigningKey []byte   `json:"signing_key"`           // the hybrid public key, base64
+	AuditKeys  []string `json:"audit_keys,omitempty"`  // checkpoint verifier keys
+	WitnessKey string   `json:"witness_key,omitempty"` // witnesses only
 }
 
 func memberFileOf(spec MemberSpec, m *record.Member) MemberFile {
-	return MemberFile{MemberSpec: spec, PeerID: m.PeerID, SigningKey: m.SigningKey}
+	return MemberFile{MemberSpec: spec, PeerID: m.PeerID, SigningKey: m.SigningKey, AuditKeys: m.AuditKeys, WitnessKey: m.WitnessKey}
 }
 
 // RosterMember returns the roster entry for a new, non-issuer member.
@@ -340,7 +342,8 @@ func (f *MemberFile) RosterMember() (record.Member, error) {
 	}
 	slices.Sort(roles)
 	return record.Member{Agency: record.Agency{Country: spec.Country, Org: spec.Org}, Name: spec.Name, OrgType: spec.OrgType,
-		PeerID: f.PeerID, SigningKey: slices.Clone(f.SigningKey), Roles: roles, Addrs: slices.Clone(spec.Addrs)}, nil
+		PeerID: f.PeerID, SigningKey: slices.Clone(f.SigningKey), Roles: roles, Addrs: slices.Clone(spec.Addrs),
+		AuditKeys: slices.Clone(f.AuditKeys), WitnessKey: f.WitnessKey}, nil
 }
 
 // ReadMemberFile reads a member.json, refusing unknown fields.
@@ -384,7 +387,7 @@ func normaliseSpec(s *MemberSpec) error {
 // federation: agency.key, peer.key and member.json, which 'vigie federation
 // amend --add' reads. dir must not exist yet; its parent is created. The
 // member cannot be an issuer (see AmendRoster).
-func CreateMember(dir string, spec MemberSpec) (*MemberFile, error) {
+func CreateMember(dir, federation string, spec MemberSpec) (*MemberFile, error) {
 	if err := normaliseSpec(&spec); err != nil {
 		return nil, err
 	}
@@ -394,7 +397,7 @@ func CreateMember(dir string, spec MemberSpec) (*MemberFile, error) {
 	if err := os.MkdirAll(filepath.Dir(filepath.Clean(dir)), 0o700); err != nil {
 		return nil, err
 	}
-	m, _, err := createMemberKeys(dir, spec, nil)
+	m, _, err := createMemberKeys(dir, federation, spec, nil)
 	if err != nil {
 		return nil, err
 	}

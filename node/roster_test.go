@@ -50,7 +50,7 @@ func encodeRoster(t *testing.T, r *record.Roster) []byte {
 func newMember(t *testing.T, name string) (string, record.Member) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "new", name)
-	f, err := CreateMember(dir, MemberSpec{Country: name[:2], Org: name[3:], Addrs: []string{"/ip4/192.0.2.7/udp/4001/quic-v1"}})
+	f, err := CreateMember(dir, "eu-test", MemberSpec{Country: name[:2], Org: name[3:], Addrs: []string{"/ip4/192.0.2.7/udp/4001/quic-v1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestAmendRosterRules(t *testing.T) {
 	if _, err := (&MemberFile{MemberSpec: MemberSpec{Country: "FR", Org: "x", Issuer: true}}).RosterMember(); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("member file marked issuer: %v", err)
 	}
-	if _, err := CreateMember(filepath.Join(t.TempDir(), "x"), MemberSpec{Country: "France", Org: "x"}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := CreateMember(filepath.Join(t.TempDir(), "x"), "eu-test", MemberSpec{Country: "France", Org: "x"}); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("bad country: %v", err)
 	}
 }

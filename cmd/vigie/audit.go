@@ -959,8 +959,7 @@ func openNodeAudit(ctx context.Context, e *env, nf *nodeFlags, what string) (*no
 		e.errorf("the node in %s has no audit log yet: it is created when the node first runs (vigie run)", nf.dir)
 		return nil, false
 	}
-	origin := auditlog.OriginFor(n.Federation(), n.Agency().String())
-	l, err := auditlog.OpenForNode(nf.dir, origin, auditlog.WithLogger(log))
+	l, err := auditlog.OpenForNode(nf.dir, n.Federation(), n.Agency(), auditlog.WithLogger(log))
 	if err != nil {
 		n.Close()
 		if errors.Is(err, auditlog.ErrLocked) {

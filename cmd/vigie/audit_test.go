@@ -29,11 +29,11 @@ func auditActivity(t *testing.T, dir string, fn func(ctx context.Context, n *nod
 	if err != nil {
 		t.Fatal(err)
 	}
-	origin := auditlog.OriginFor(n0.Federation(), n0.Agency().String())
+	fed, agency := n0.Federation(), n0.Agency()
 	if err := n0.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l, err := auditlog.OpenForNode(dir, origin)
+	l, err := auditlog.OpenForNode(dir, fed, agency)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,9 +436,9 @@ func TestAuditCommandsOnARunningNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	origin := auditlog.OriginFor(n0.Federation(), n0.Agency().String())
+	fed, agency := n0.Federation(), n0.Agency()
 	n0.Close()
-	l, err := auditlog.OpenForNode(dir, origin)
+	l, err := auditlog.OpenForNode(dir, fed, agency)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,9 +504,9 @@ func TestAuditWitnessCosignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	origin := auditlog.OriginFor(n0.Federation(), n0.Agency().String())
+	fed, agency := n0.Federation(), n0.Agency()
 	n0.Close()
-	l, err := auditlog.OpenForNode(dir, origin)
+	l, err := auditlog.OpenForNode(dir, fed, agency)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,7 @@ DIR/<CC>-<org>'. If no member is marked "issuer", the first N are.`)
 	issuers := fs.String("issuers", "", "threshold and issuer count, e.g. 3-of-5 (required)")
 	out := fs.String("out", "", "folder to write the roster and member folders into (required)")
 	federation := fs.String("federation", "vigie-federation", "the federation's id")
+	witnessQuorum := fs.Int("witness-quorum", 0, `cosignatures each member's audit checkpoints need, from the members marked "witness": true (0: no witnessing)`)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if code, done := fs.Parse(args); done {
 		return code
@@ -69,7 +70,7 @@ DIR/<CC>-<org>'. If no member is marked "issuer", the first N are.`)
 		e.errorf("federation init: %v", err)
 		return exitUsage
 	}
-	r, err := node.Genesis(ctx, *out, node.GenesisOptions{Federation: *federation, Members: specs, Threshold: t, Issuers: n})
+	r, err := node.Genesis(ctx, *out, node.GenesisOptions{Federation: *federation, Members: specs, Threshold: t, Issuers: n, WitnessQuorum: *witnessQuorum})
 	if err != nil {
 		e.errorf("federation init: %s", strings.TrimPrefix(err.Error(), "node: "))
 		return exitUsage
@@ -138,7 +139,7 @@ func federationAdoptCommand() *command {
 }
 
 func runFederationMember(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "vigie federation member --country CC --org ID --out DIR [--name NAME] [--org-type TYPE] [--witness] [--addr MULTIADDR]... [--json]", `
+	fs := newFlagSet(e, "vigie federation member --federation ID --country CC --org ID --out DIR [--name NAME] [--org-type TYPE] [--witness] [--addr MULTIADDR]... [--json]", `
 Creates the key folder DIR of an agency joining an existing federation:
 its agency signing key (agency.key), its libp2p peer key (peer.key), both
 mode 0600 and to be kept on the agency's side, and member.json, the public
@@ -147,6 +148,7 @@ part a current member adds to the roster with 'vigie federation amend
 signed that roster, the agency runs 'vigie init --dir NODE_DIR --roster
 NEXT.cbor --keys DIR'. A new member cannot be an issuer: issuer shares
 come from a resharing ceremony, not from a roster amendment.`)
+	federation := fs.String("federation", "", "the federation's id, as in its roster (required: it names the audit-log keys)")
 	country := fs.String("country", "", "ISO 3166-1 alpha-2 country code of the agency, e.g. ES (required)")
 	org := fs.String("org", "", "short lower-case id of the organisation within its country (required)")
 	name := fs.String("name", "", "the organisation's name, for people")
@@ -162,11 +164,11 @@ come from a resharing ceremony, not from a roster amendment.`)
 	if len(fs.Args()) > 0 {
 		return fs.usageError("unexpected argument %q", fs.Args()[0])
 	}
-	if *country == "" || *org == "" || *out == "" {
-		return fs.usageError("--country, --org and --out are required")
+	if *federation == "" || *country == "" || *org == "" || *out == "" {
+		return fs.usageError("--federation, --country, --org and --out are required")
 	}
 	spec := node.MemberSpec{Country: *country, Org: *org, Name: *name, OrgType: record.OrgType(*orgType), Witness: *witness, Addrs: addrs}
-	f, err := node.CreateMember(*out, spec)
+	f, err := node.CreateMember(*out, *federation, spec)
 	if err != nil {
 		e.errorf("federation member: %s", strings.TrimPrefix(err.Error(), "node: "))
 		return exitUsage

@@ -38,7 +38,7 @@ func TestFederationAmendTour(t *testing.T) {
 	mustRun(exitOK, "init", "--dir", frDir, "--roster", cur, "--keys", filepath.Join(out, "FR-pharos"))
 
 	esKeys := filepath.Join(dir, "new", "ES-gc")
-	stdout, _ := mustRun(exitOK, "federation", "member", "--country", "es", "--org", "GC", "--addr", "/ip4/192.0.2.9/udp/4001/quic-v1", "--out", esKeys, "--json")
+	stdout, _ := mustRun(exitOK, "federation", "member", "--federation", "eu-test", "--country", "es", "--org", "GC", "--addr", "/ip4/192.0.2.9/udp/4001/quic-v1", "--out", esKeys, "--json")
 	var member struct {
 		Country, Org string
 		PeerID       string `json:"peer_id"`
@@ -153,7 +153,7 @@ func TestFederationAmendBadInput(t *testing.T) {
 		{[]string{"federation", "sign", "--roster", cur, "--key", filepath.Join(out, "FR-a", "agency.key")}, "are required"},
 		{[]string{"federation", "sign", "--roster", cur, "--prev", cur, "--key", filepath.Join(out, "FR-a", "agency.key")}, "does not follow"},
 		{[]string{"federation", "member", "--country", "FR", "--out", filepath.Join(dir, "m")}, "are required"},
-		{[]string{"federation", "member", "--country", "France", "--org", "x", "--out", filepath.Join(dir, "m")}, "ISO 3166-1"},
+		{[]string{"federation", "member", "--federation", "eu-test", "--country", "France", "--org", "x", "--out", filepath.Join(dir, "m")}, "ISO 3166-1"},
 		{[]string{"federation", "adopt", "--dir", filepath.Join(dir, "none")}, "roster file"},
 	}
 	for _, c := range cases {

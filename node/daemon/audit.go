@@ -92,8 +92,7 @@ func (d *Daemon) AuditLog() *auditlog.Log { return d.audit }
 
 // openAuditLog opens the member's audit log in its node folder.
 func openAuditLog(dir string, n *node.Node, log *logrus.Entry, opts ...auditlog.Option) (*auditlog.Log, error) {
-	origin := auditlog.OriginFor(n.Federation(), n.Agency().String())
-	return auditlog.OpenForNode(dir, origin, append([]auditlog.Option{auditlog.WithLogger(log)}, opts...)...)
+	return auditlog.OpenForNode(dir, n.Federation(), n.Agency(), append([]auditlog.Option{auditlog.WithLogger(log)}, opts...)...)
 }
 
 // lazySink lets the node open before its audit log (whose origin names

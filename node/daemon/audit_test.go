@@ -117,7 +117,7 @@ func witnessKeys(t *testing.T, l *Local, members ...int) []string {
 	t.Helper()
 	var out []string
 	for _, i := range members {
-		b, err := os.ReadFile(filepath.Join(l.NodeDir(i), auditlog.NodeDir, WitnessKeysFile))
+		b, err := os.ReadFile(filepath.Join(l.NodeDir(i), auditlog.NodeDir, node.WitnessVerifierFile))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -121,6 +121,10 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 		}
 	}()
 	var auditOpts []auditlog.Option
+	if o.witnessing == nil && d.n.Roster().WitnessQuorum > 0 {
+		w := rosterWitnessing(d.n)
+		o.witnessing = &w
+	}
 	if o.witnessing != nil {
 		d.wit = &witnessing{cfg: *o.witnessing, logger: o.log, pending: make(chan checkpointNote, 1), done: make(chan struct{})}
 		auditOpts = append(auditOpts, auditlog.WithOnCheckpoint(d.wit.onCheckpoint))

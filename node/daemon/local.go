@@ -4,19 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/vigie-project/vigie/crypto/checkpoint"
 	"github.com/vigie-project/vigie/node"
-	"github.com/vigie-project/vigie/node/auditlog"
-	"github.com/vigie-project/vigie/protocol/record"
 )
 
 // Federation31 lists the 28 member states of the EU of 2014–2015 (with
@@ -40,9 +34,9 @@ type LocalOptions struct {
 	PerMember func(i int, country string) []Option
 	// TCP makes members listen on loopback TCP rather than QUIC.
 	TCP bool
-	// WitnessQuorum, if positive, has each member's audit checkpoints
-	// cosigned by that many of the next WitnessQuorum+1 members (in
-	// folder order, wrapping round), each of which witnesses it.
+	// WitnessQuorum, if positive, makes the first 2q+1 members witnesses
+	// and has the roster require q cosignatures on each member's audit
+	// checkpoints.
 	WitnessQuorum int
 }
 
@@ -53,8 +47,6 @@ type Local struct {
 	Countries []string
 	Members   []*Daemon // nil while stopped
 	tcp       bool
-	quorum    int
-	peers     []peer.ID // by member, from the roster
 }
 
 // StartLocal creates a federation in dir (the genesis material in
@@ -84,10 +76,10 @@ func StartLocal(ctx context.Context, dir string, o LocalOptions) (*Local, error)
 func NewLocal(ctx context.Context, dir string, o LocalOptions) (*Local, error) {
 	specs := make([]node.MemberSpec, len(o.Countries))
 	for i, c := range o.Countries {
-		specs[i] = node.MemberSpec{Country: c, Org: "ctu", Name: c + " counter-terrorism internet unit"}
+		specs[i] = node.MemberSpec{Country: c, Org: "ctu", Name: c + " counter-terrorism internet unit", Witness: i < 2*o.WitnessQuorum+1}
 	}
 	gen := filepath.Join(dir, "genesis")
-	if _, err := node.Genesis(ctx, gen, node.GenesisOptions{Federation: localFederation, Members: specs, Threshold: o.Threshold, Issuers: o.Issuers}); err != nil {
+	if _, err := node.Genesis(ctx, gen, node.GenesisOptions{Federation: localFederation, Members: specs, Threshold: o.Threshold, Issuers: o.Issuers, WitnessQuorum: o.WitnessQuorum}); err != nil {
 		return nil, err
 	}
 	for _, c := range o.Countries {
@@ -95,23 +87,7 @@ func NewLocal(ctx context.Context, dir string, o LocalOptions) (*Local, error) {
 			return nil, err
 		}
 	}
-	l := &Local{Dir: dir, Countries: o.Countries, Members: make([]*Daemon, len(o.Countries)), tcp: o.TCP, quorum: o.WitnessQuorum}
-	r, err := node.ReadRosterFile(filepath.Join(gen, "roster.cbor"))
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range o.Countries {
-		m, ok := r.Member(record.Agency{Country: c, Org: "ctu"})
-		if !ok {
-			return nil, fmt.Errorf("daemon: %s missing from the genesis roster", c)
-		}
-		id, err := peer.Decode(m.PeerID)
-		if err != nil {
-			return nil, err
-		}
-		l.peers = append(l.peers, id)
-	}
-	return l, nil
+	return &Local{Dir: dir, Countries: o.Countries, Members: make([]*Daemon, len(o.Countries)), tcp: o.TCP}, nil
 }
 
 // NodeDir is member i's node folder.
@@ -121,9 +97,6 @@ func (l *Local) NodeDir(i int) string { return filepath.Join(l.Dir, l.Countries[
 func (l *Local) Start(ctx context.Context, i int, perMember func(int, string) []Option) error {
 	c := l.Countries[i]
 	opts := []Option{WithListen(l.listen()...)}
-	if l.quorum > 0 {
-		opts = append(opts, WithWitnessing(l.witnessing(i)))
-	}
 	if perMember != nil {
 		opts = append(opts, perMember(i, c)...)
 	}
@@ -212,52 +185,4 @@ func (l *Local) listen() []string {
 		return []string{"/ip4/127.0.0.1/tcp/0"}
 	}
 	return []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
-}
-
-// witnessing is member i's share of the federation's witnessing: the next
-// quorum+1 members witness it, and it witnesses every member (a witness
-// only ever hears from those that chose it).
-func (l *Local) witnessing(i int) Witnessing {
-	n := len(l.Countries)
-	var ws []peer.ID
-	for k := 1; k <= min(l.quorum+1, n-1); k++ {
-		ws = append(ws, l.peers[(i+k)%n])
-	}
-	return Witnessing{
-		Witnesses: func() []peer.ID { return ws },
-		Quorum:    l.quorum,
-		OriginKeys: func(origin string) ([]checkpoint.Verifier, error) {
-			for j, c := range l.Countries {
-				if auditlog.OriginFor(localFederation, c+"/ctu") == origin {
-					return verifiersIn(filepath.Join(l.NodeDir(j), auditlog.NodeDir, auditlog.VerifierKeysFile))
-				}
-			}
-			return nil, fmt.Errorf("daemon: %q is not a member's audit log", origin)
-		},
-		WitnessKeys: func(p peer.ID) []checkpoint.Verifier {
-			j := slices.Index(l.peers, p)
-			if j < 0 {
-				return nil
-			}
-			vs, _ := verifiersIn(filepath.Join(l.NodeDir(j), auditlog.NodeDir, WitnessKeysFile))
-			return vs
-		},
-	}
-}
-
-// verifiersIn reads a file of verifier keys, one per line.
-func verifiersIn(path string) ([]checkpoint.Verifier, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var vs []checkpoint.Verifier
-	for _, k := range strings.Fields(string(b)) {
-		v, err := checkpoint.NewVerifier(k)
-		if err != nil {
-			return nil, err
-		}
-		vs = append(vs, v)
-	}
-	return vs, nil
 }

@@ -2,13 +2,9 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,8 +13,10 @@ import (
 
 	"github.com/vigie-project/vigie/crypto/checkpoint"
 	"github.com/vigie-project/vigie/crypto/merkle"
+	"github.com/vigie-project/vigie/node"
 	"github.com/vigie-project/vigie/node/auditlog"
 	"github.com/vigie-project/vigie/node/witness"
+	"github.com/vigie-project/vigie/protocol/record"
 )
 
 // Witnessing says how a member's audit checkpoints are witnessed by peers,
@@ -47,12 +45,8 @@ type WitnessStats struct {
 	LastLatency  time.Duration // from publication to quorum, latest checkpoint
 }
 
-// witnessFiles are kept in the audit folder beside the log.
-const (
-	witnessDir      = "witness"
-	witnessKeyFile  = "witness.key"
-	WitnessKeysFile = "witness.vkey" // the cosigning verifier key, for auditors and peers
-)
+// witnessDir holds this member's state as a witness, in its audit folder.
+const witnessDir = "witness"
 
 // witnessing is the running state.
 type witnessing struct {
@@ -95,7 +89,7 @@ func (ws *witnessing) onCheckpoint(c checkpoint.Checkpoint, note []byte) {
 // startWitnessing opens this member's witness (it cosigns the others'
 // checkpoints) and the loop that has its own checkpoints cosigned.
 func (d *Daemon) startWitnessing(ctx context.Context, dir string, ws *witnessing) error {
-	cosigner, err := witnessSigner(filepath.Join(dir, auditlog.NodeDir), d.n.Federation(), d.n.Agency().String())
+	cosigner, err := witnessSigner(dir, d.n)
 	if err != nil {
 		return err
 	}
@@ -166,30 +160,64 @@ func (d *Daemon) WitnessStats() WitnessStats {
 	return d.wit.stats
 }
 
-// witnessSigner reads this member's cosigning key, creating it on first
-// use, and keeps its verifier key beside it for peers and auditors.
-func witnessSigner(auditDir, federation, agency string) (checkpoint.Signer, error) {
-	path := filepath.Join(auditDir, witnessKeyFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		name := "vigie/" + federation + "/" + strings.ReplaceAll(agency, "/", "-") + "/witness"
-		skey, vkey, gerr := checkpoint.GenerateKey(rand.Reader, checkpoint.TypeEd25519Cosignature, name)
-		if gerr != nil {
-			return nil, gerr
-		}
-		if err := os.MkdirAll(auditDir, 0o700); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(auditDir, WitnessKeysFile), []byte(vkey+"\n"), 0o644); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(path, []byte(skey+"\n"), 0o600); err != nil {
-			return nil, err
-		}
-		b, err = []byte(skey), nil
+// rosterWitnessing is the witnessing the roster configures: every other
+// member with the witness role and a witness key is asked; the quorum is
+// the roster's; the origins this member witnesses, and the keys it checks
+// their checkpoints and cosignatures with, are the roster's too. It reads
+// the roster in force at each call, so an adopted version applies at once.
+func rosterWitnessing(n *node.Node) Witnessing {
+	return Witnessing{
+		Witnesses: func() []peer.ID {
+			var out []peer.ID
+			for _, m := range n.Roster().Members {
+				if m.Agency == n.Agency() || m.WitnessKey == "" || !slices.Contains(m.Roles, record.RoleWitness) {
+					continue
+				}
+				if id, err := peer.Decode(m.PeerID); err == nil {
+					out = append(out, id)
+				}
+			}
+			return out
+		},
+		Quorum: int(n.Roster().WitnessQuorum),
+		OriginKeys: func(origin string) ([]checkpoint.Verifier, error) {
+			r := n.Roster()
+			for _, m := range r.Members {
+				if node.AuditOrigin(r.Federation, m.Agency) == origin && len(m.AuditKeys) > 0 {
+					return verifiers(m.AuditKeys)
+				}
+			}
+			return nil, fmt.Errorf("daemon: %q is no member's audit log", origin)
+		},
+		WitnessKeys: func(p peer.ID) []checkpoint.Verifier {
+			for _, m := range n.Roster().Members {
+				if m.PeerID == p.String() && m.WitnessKey != "" {
+					vs, _ := verifiers([]string{m.WitnessKey})
+					return vs
+				}
+			}
+			return nil
+		},
 	}
+}
+
+func verifiers(keys []string) ([]checkpoint.Verifier, error) {
+	var vs []checkpoint.Verifier
+	for _, k := range keys {
+		v, err := checkpoint.NewVerifier(k)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
+}
+
+// witnessSigner is this member's cosigning key.
+func witnessSigner(dir string, n *node.Node) (checkpoint.Signer, error) {
+	keys, err := node.EnsureAuditKeys(dir, n.Federation(), n.Agency())
 	if err != nil {
 		return nil, fmt.Errorf("daemon: witness key: %w", err)
 	}
-	return checkpoint.NewSigner(strings.TrimSpace(string(b)), nil)
+	return checkpoint.NewSigner(keys.Witness, nil)
 }

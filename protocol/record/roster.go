@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/vigie-project/vigie/crypto/checkpoint"
 	"github.com/vigie-project/vigie/crypto/fedtoken"
 	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/protocol/dagcbor"
@@ -45,8 +46,12 @@ type Roster struct {
 	Threshold uint64
 	Shares    uint64
 	// Policy optionally names the federation policy bundle ("policy").
-	Policy     cid.Cid
-	Signatures []RosterSignature // "sigs": not part of SigningBytes
+	Policy cid.Cid
+	// WitnessQuorum is how many witnesses must cosign each member's audit
+	// checkpoints ("witness_quorum", optional; 0: no witnessing). At most
+	// the number of members with the witness role.
+	WitnessQuorum uint64
+	Signatures    []RosterSignature // "sigs": not part of SigningBytes
 }
 
 // Member is one agency in the roster.
@@ -69,7 +74,21 @@ type Member struct {
 	// optional, at most MaxAddrs of at most MaxAddrLen bytes), e.g.
 	// "/dns4/vigie.example.gouv.fr/udp/4001/quic-v1".
 	Addrs []string
+	// AuditKeys are the C2SP verifier keys of the member's audit-log
+	// checkpoints, Ed25519 and ML-DSA-44 ("audit_keys", optional):
+	// witnesses and auditors check checkpoints against them.
+	AuditKeys []string
+	// WitnessKey is the C2SP verifier key of the member's witness
+	// cosignatures ("witness_key", optional; witnesses only).
+	WitnessKey string
 }
+
+// Bounds of the audit key fields (an ML-DSA-44 verifier key is about
+// 1.8 kB in its text form).
+const (
+	MaxAuditKeys   = 4
+	MaxAuditKeyLen = 4096
+)
 
 // RosterSignature is one agency's hybrid signature over a roster's
 // SigningBytes under RosterContext.
@@ -109,7 +128,21 @@ func (r *Roster) validateUnsigned() error {
 		checkSize("oprf_key", r.OPRFKey, OPRFPublicKeySize),
 		r.checkIssuers(),
 		checkOptLink("policy", r.Policy, cid.DagCBOR),
+		r.checkWitnessQuorum(),
 	)
+}
+
+func (r *Roster) checkWitnessQuorum() error {
+	witnesses := 0
+	for i := range r.Members {
+		if slices.Contains(r.Members[i].Roles, RoleWitness) {
+			witnesses++
+		}
+	}
+	if r.WitnessQuorum > uint64(witnesses) {
+		return invalid("witness_quorum", "%d, but %d members are witnesses", r.WitnessQuorum, witnesses)
+	}
+	return nil
 }
 
 func (r *Roster) checkVersion() error {
@@ -150,7 +183,32 @@ func (m *Member) check(field string) error {
 		checkSet(field+".roles", m.Roles, 1, 3),
 		m.checkShare(field),
 		checkAddrs(field+".addrs", m.Addrs),
+		checkVerifierKeys(field+".audit_keys", m.AuditKeys, MaxAuditKeys),
+		m.checkWitnessKey(field+".witness_key"),
 	)
+}
+
+func (m *Member) checkWitnessKey(field string) error {
+	if m.WitnessKey == "" {
+		return nil
+	}
+	if !slices.Contains(m.Roles, RoleWitness) {
+		return invalid(field, "only witnesses have a witness key")
+	}
+	return checkVerifierKeys(field, []string{m.WitnessKey}, 1)
+}
+
+// checkVerifierKeys checks C2SP verifier keys: name+hash+base64 key.
+func checkVerifierKeys(field string, keys []string, most int) error {
+	if err := checkTextList(field, keys, 0, most, MaxAuditKeyLen); err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if _, err := checkpoint.NewVerifier(k); err != nil {
+			return invalid(fmt.Sprintf("%s[%d]", field, i), "%v", err)
+		}
+	}
+	return nil
 }
 
 // checkPeerID checks the shape of a libp2p peer id (base58btc or a
@@ -388,6 +446,7 @@ func (r *Roster) unsignedEntries() entries {
 	e.num("threshold", r.Threshold)
 	e.num("shares", r.Shares)
 	e.optLink("policy", r.Policy)
+	e.optUint("witness_quorum", r.WitnessQuorum)
 	return e
 }
 
@@ -415,19 +474,24 @@ func (m *Member) value() dagcbor.Value {
 	e.optUint("share_index", m.ShareIndex)
 	e.optBytes("share_key", m.SharePublicKey)
 	optTextList(&e, "addrs", m.Addrs)
+	optTextList(&e, "audit_keys", m.AuditKeys)
+	if m.WitnessKey != "" {
+		e.text("witness_key", m.WitnessKey)
+	}
 	return e.value()
 }
 
 func readRoster(f *dagcbor.Fields) *Roster {
 	r := &Roster{
-		Federation: f.Text("federation"),
-		Version:    f.Uint("version"),
-		Prev:       optLink(f, "prev"),
-		ValidFrom:  f.Uint("valid_from"),
-		OPRFKey:    f.Bytes("oprf_key"),
-		Threshold:  f.Uint("threshold"),
-		Shares:     f.Uint("shares"),
-		Policy:     optLink(f, "policy"),
+		Federation:    f.Text("federation"),
+		Version:       f.Uint("version"),
+		Prev:          optLink(f, "prev"),
+		ValidFrom:     f.Uint("valid_from"),
+		OPRFKey:       f.Bytes("oprf_key"),
+		Threshold:     f.Uint("threshold"),
+		Shares:        f.Uint("shares"),
+		Policy:        optLink(f, "policy"),
+		WitnessQuorum: optUint(f, "witness_quorum"),
 	}
 	for _, mf := range f.Maps("members") {
 		r.Members = append(r.Members, Member{
@@ -440,6 +504,8 @@ func readRoster(f *dagcbor.Fields) *Roster {
 			ShareIndex:     optUint(mf, "share_index"),
 			SharePublicKey: optBytes(mf, "share_key"),
 			Addrs:          optTypedList[string](mf, "addrs"),
+			AuditKeys:      optTypedList[string](mf, "audit_keys"),
+			WitnessKey:     optText(mf, "witness_key"),
 		})
 	}
 	for _, sf := range f.Maps("sigs") {

@@ -2,11 +2,14 @@ package record
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vigie-project/vigie/crypto/checkpoint"
 	"github.com/vigie-project/vigie/crypto/hybrid"
 )
 
@@ -248,4 +251,50 @@ func TestLargestRosterFits(t *testing.T) {
 		t.Fatalf("largest roster does not decode: %v", err)
 	}
 	t.Logf("largest roster: %d bytes of %d", len(b), MaxRosterSize)
+}
+
+func TestRosterAuditKeys(t *testing.T) {
+	r := sampleRoster(t, rosterKeys(t))
+	_, auditV, err := checkpoint.GenerateKey(rand.Reader, checkpoint.TypeMLDSA44, "vigie/eu/FR-pharos/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, witnessV, err := checkpoint.GenerateKey(rand.Reader, checkpoint.TypeEd25519Cosignature, "vigie/eu/FR-pharos/witness")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := &r.Members[slices.IndexFunc(r.Members, func(m Member) bool { return m.Agency == agencyFR })]
+	fr.AuditKeys, fr.WitnessKey = []string{auditV}, witnessV
+	r.WitnessQuorum = 1
+	b, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeAs[*Roster](b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := back.Member(agencyFR); !slices.Equal(m.AuditKeys, fr.AuditKeys) || m.WitnessKey != witnessV || back.WitnessQuorum != 1 {
+		t.Fatalf("audit keys did not round-trip: %+v", m)
+	}
+	for name, edit := range map[string]func(*Roster){
+		"quorum above witnesses": func(r *Roster) { r.WitnessQuorum = uint64(len(r.Members) + 1) },
+		"malformed audit key":    func(r *Roster) { r.Members[0].AuditKeys = []string{"not a key"} },
+		"witness key of a non-witness": func(r *Roster) {
+			for i := range r.Members {
+				if !slices.Contains(r.Members[i].Roles, RoleWitness) {
+					r.Members[i].WitnessKey = witnessV
+					return
+				}
+			}
+			t.Fatal("no non-witness member in the sample")
+		},
+	} {
+		bad := *back
+		bad.Members = slices.Clone(back.Members)
+		edit(&bad)
+		if _, err := bad.Encode(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
 }
