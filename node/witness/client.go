@@ -143,7 +143,8 @@ func Collect(ctx context.Context, h *p2p.Host, witnesses []peer.ID, note []byte,
 
 // Collect asks every witness in parallel to cosign the signed checkpoint
 // note and returns as soon as quorum of them have; the requests still
-// running are then cancelled. If the quorum cannot be reached, the error
+// running are then cancelled and waited for (proofFor is never called
+// after Collect returns). If the quorum cannot be reached, the error
 // is a *QuorumError naming each witness that failed and why.
 func (c *Client) Collect(ctx context.Context, witnesses []peer.ID, note []byte, proofFor ProofFunc, quorum int) ([]Cosignature, error) {
 	sigs, _, err := c.CollectReport(ctx, witnesses, note, proofFor, quorum)
@@ -175,8 +176,14 @@ func (c *Client) CollectReport(ctx context.Context, witnesses []peer.ID, note []
 	if quorum > len(unique) {
 		return nil, rep, &QuorumError{Need: quorum, Got: 0}
 	}
+	// Requests still in flight at the quorum are cancelled, and waited
+	// for: proofFor is never called once Collect has returned.
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	type answer struct {
 		w   peer.ID
 		sig Cosignature
@@ -184,10 +191,10 @@ func (c *Client) CollectReport(ctx context.Context, witnesses []peer.ID, note []
 	}
 	out := make(chan answer, len(unique))
 	for _, w := range unique {
-		go func() {
+		wg.Go(func() {
 			sig, err := c.ask(ctx, w, note, parsed.Text, cp, proofFor)
 			out <- answer{w, sig, err}
-		}()
+		})
 	}
 	var sigs []Cosignature
 	pending := make(map[peer.ID]bool, len(unique))
