@@ -56,6 +56,7 @@ func rootCommand() *command {
 			auditCommand(),
 			urlCommand(),
 			versionCommand(),
+			policyCommand(),
 		},
 	}
 }
