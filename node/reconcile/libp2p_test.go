@@ -82,7 +82,7 @@ func startHost(t testing.TB, key crypto.PrivKey, r *record.Roster) *p2p.Host {
 
 func TestOverLibp2p(t *testing.T) {
 	if testing.Short() {
-		t.Skip("real libp2p hosts")
+		t.Skip("-short: starts real libp2p hosts")
 	}
 	f := newFederation(t, 2)
 	a, b := startHost(t, f.keys[0], f.roster), startHost(t, f.keys[1], f.roster)
