@@ -77,6 +77,7 @@ func decodeEntry(raw []byte, c cid.Cid) (store.Entry, *RecordFacts, error) {
 	case *record.Assertion:
 		e.Kind, e.Indicator, e.Origin, e.Seq, e.Expires = store.KindAssertion, r.Indicator, r.Origin.String(), r.Seq, int64(r.Expires)
 		f.Origin, f.TLP, f.Onward, f.Categories = r.Origin, r.TLP, r.Onward, r.Categories
+		f.PAP, f.LegalStatus, f.Expr, f.Handling, f.OrderRef, f.Expires, f.Flags = r.PAP, r.LegalStatus, r.Expr, r.Handling, r.OrderRef, r.Expires, r.Flags
 	case *record.Retraction:
 		e.Kind, e.Target, e.Origin, e.Seq = store.KindRetraction, r.Assertion, r.Origin.String(), r.Seq
 		f.Origin = r.Origin

@@ -59,6 +59,10 @@ type AssertionView struct {
 	Retraction *RetractionView // set if the origin withdrew it
 	Expired    bool
 	Live       bool
+	// Actions says, with WithPolicy, what the requester's own country may
+	// do with the assertion (LookupActions: act_refer, act_remove,
+	// act_block, act_deref), before any human review.
+	Actions map[string]ActionView `json:"actions,omitempty"`
 }
 
 // RetractionView says who withdrew an assertion, when and why.
@@ -102,6 +106,15 @@ func (n *Node) lookupExpressions(ctx context.Context, requester, purpose, canoni
 		return nil, err
 	}
 	res.Canonical = canonical
+	if n.policy != nil {
+		now := n.now()
+		for i := range res.Matches {
+			for j := range res.Matches[i].Assertions {
+				a := &res.Matches[i].Assertions[j]
+				a.Actions = n.actionsFor(&a.Assertion, now, purpose)
+			}
+		}
+	}
 	if err := n.audit.Consulted(ctx, consultationOf(requester, purpose, n.now(), res)); err != nil {
 		return nil, fmt.Errorf("node: recording the consultation: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vigie-project/vigie/crypto/fedtoken"
 	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/node/store"
+	"github.com/vigie-project/vigie/policy"
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
@@ -41,6 +42,9 @@ type Node struct {
 	adoptMu  sync.Mutex
 
 	syncing syncState // federation sync: node/sync*.go
+
+	policy    *policy.Bundle // nil: baseline only (node/policy.go)
+	decisions decisionCache
 }
 
 // Option configures Open.
@@ -51,6 +55,7 @@ type options struct {
 	now    func() time.Time
 	audit  AuditSink
 	tokens Tokenizer
+	policy *policy.Bundle
 }
 
 // WithLogger sends the node's logs to l.
@@ -79,7 +84,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{dir: dir, cfg: cfg, agency: cfg.agency(), log: o.log.WithField("node", cfg.agency().String()), now: o.now, audit: o.audit}
+	n := &Node{dir: dir, cfg: cfg, agency: cfg.agency(), log: o.log.WithField("node", cfg.agency().String()), now: o.now, audit: o.audit, policy: o.policy}
 	if n.audit == nil {
 		n.audit = logAuditSink{log: n.log}
 	}

@@ -25,6 +25,16 @@ type RecordFacts struct {
 	TLP        record.TLP           // assertions only
 	Onward     record.OnwardConsent // assertions only
 	Categories []record.Category    // assertions only
+
+	// The rest is what the Cedar policy (WithPolicy) decides on, for
+	// assertions only.
+	PAP         record.PAP
+	LegalStatus record.LegalStatus
+	Expr        record.ExprKind
+	Handling    record.Handling
+	OrderRef    string
+	Expires     uint64 // Unix seconds, 0 if none
+	Flags       []record.Flag
 }
 
 // Announcer receives the bundles a node appended to its local log (its own

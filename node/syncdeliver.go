@@ -14,7 +14,9 @@ import (
 
 // ErrPolicyViolation marks a bundle the sender's own baseline policy should
 // have withheld from us (a TLP:RED assertion, or a relay without onward
-// consent). It also wraps ErrRejected.
+// consent), or, with WithPolicy, one holding an assertion the Cedar
+// "accept" decision does not allow (deny or indeterminate). It also wraps
+// ErrRejected.
 var ErrPolicyViolation = errors.New("node: peer sent a record the baseline policy withholds")
 
 // DeliverBundle verifies a bundle received from the member agency from and
@@ -73,6 +75,9 @@ func (n *Node) verifyBundle(from record.Agency, b syncengine.Bundle) ([]store.En
 		}
 		if !MayHold(from, n.agency, f) {
 			return nil, nil, fmt.Errorf("%w: %w: record %s (%s of %s) relayed by %s", ErrRejected, ErrPolicyViolation, e.CID, f.Kind, f.Origin, from)
+		}
+		if !n.policyFlow("accept", from, e.CID, f) {
+			return nil, nil, fmt.Errorf("%w: %w: the policy does not let us accept record %s (%s of %s) from %s", ErrRejected, ErrPolicyViolation, e.CID, f.Kind, f.Origin, from)
 		}
 		entries, facts = append(entries, e), append(facts, f)
 	}

@@ -21,10 +21,12 @@ import (
 //     assertion, so they are never withheld; manifests travel with the
 //     records they cover.
 //
-// Only members of the roster are destinations at all.
+// Only members of the roster are destinations at all. With WithPolicy, the
+// Cedar "share" decision must allow an assertion too (Node.MayShareWith).
 type BaselinePolicy struct {
 	self   record.Agency
 	roster func() *record.Roster
+	node   *Node // for the Cedar share decision (WithPolicy)
 
 	mu      sync.Mutex
 	version uint64
@@ -33,7 +35,7 @@ type BaselinePolicy struct {
 
 // SyncPolicy returns the node's baseline sharing policy.
 func (n *Node) SyncPolicy() *BaselinePolicy {
-	return &BaselinePolicy{self: n.agency, roster: n.Roster}
+	return &BaselinePolicy{self: n.agency, roster: n.Roster, node: n}
 }
 
 // AgencyOf returns the member agency of a peer ID under the current roster.
@@ -64,6 +66,9 @@ func (p *BaselinePolicy) MayShare(to syncengine.PeerID, rec *syncengine.Record) 
 	f, ok := rec.Ref.Facts.(*RecordFacts)
 	if !ok {
 		return false // not a record the node extracted facts from: never guess
+	}
+	if p.node != nil {
+		return p.node.MayShareWith(agency, rec.Ref.CID, f)
 	}
 	return MayHold(p.self, agency, f)
 }

@@ -121,7 +121,7 @@ func (n *Node) SyncBundles(to record.Agency, cids []cid.Cid) ([]syncengine.Bundl
 		if err != nil {
 			return nil, err
 		}
-		if !ok || !travelling(e.Kind) || !MayHold(n.agency, to, f) {
+		if !ok || !travelling(e.Kind) || !n.MayShareWith(to, c, f) {
 			continue
 		}
 		if e.Placement, err = n.store.Placement(c); errors.Is(err, store.ErrNotFound) {

@@ -117,8 +117,45 @@ func printLookup(e *env, input string, res *node.LookupResult) {
 		for _, a := range m.Assertions {
 			fmt.Fprintf(e.stdout, "    %s  %s  %s  TLP:%s PAP:%s  %s%s\n", a.Origin, a.LegalStatus, joinStrings(a.Categories),
 				strings.ToUpper(string(a.TLP)), strings.ToUpper(string(a.PAP)), a.CID, assertionState(a))
+			if line := actionsLine(a); line != "" {
+				fmt.Fprintf(e.stdout, "      %s\n", line)
+			}
 		}
 	}
+}
+
+// actionsLine summarises what the requester's country may do with an
+// assertion: "may: refer (FR-...); may not: block (bars: FR-...)".
+func actionsLine(a node.AssertionView) string {
+	if len(a.Actions) == 0 {
+		return ""
+	}
+	var may, mayNot []string
+	for _, action := range node.LookupActions {
+		v, ok := a.Actions[action]
+		if !ok {
+			continue
+		}
+		name := strings.TrimPrefix(action, "act_")
+		switch {
+		case v.Allowed:
+			may = append(may, fmt.Sprintf("%s (%s)", name, strings.Join(v.Grounds, ", ")))
+		case len(v.Bars) > 0:
+			mayNot = append(mayNot, fmt.Sprintf("%s (bars: %s)", name, strings.Join(v.Bars, ", ")))
+		case v.Decision == "indeterminate":
+			mayNot = append(mayNot, name+" (indeterminate)")
+		default:
+			mayNot = append(mayNot, name+" (no legal basis)")
+		}
+	}
+	var parts []string
+	if len(may) > 0 {
+		parts = append(parts, "may: "+strings.Join(may, ", "))
+	}
+	if len(mayNot) > 0 {
+		parts = append(parts, "may not: "+strings.Join(mayNot, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func assertionState(a node.AssertionView) string {

@@ -45,6 +45,9 @@ type assertionOut struct {
 	Live         bool           `json:"live"`
 	Expired      bool           `json:"expired"`
 	Retraction   *retractionOut `json:"retraction,omitempty"`
+	// Actions: what the requester's country may do, when the node
+	// enforces a Cedar policy bundle.
+	Actions map[string]node.ActionView `json:"actions,omitempty"`
 }
 
 type retractionOut struct {
@@ -74,7 +77,7 @@ func assertionJSON(a node.AssertionView) assertionOut {
 		TLP: string(a.TLP), PAP: string(a.PAP), Handling: string(a.Handling), HandlingNote: a.HandlingNote,
 		SourceEval: string(a.SourceEval), InfoEval: string(a.InfoEval), Onward: string(a.Onward),
 		Created: unixDate(a.Created), Expires: unixDate(a.Expires), ReviewDue: unixDate(a.ReviewDue),
-		Live: a.Live, Expired: a.Expired,
+		Live: a.Live, Expired: a.Expired, Actions: a.Actions,
 	}
 	if r := a.Retraction; r != nil {
 		o.Retraction = &retractionOut{CID: r.CID.String(), Reason: string(r.Reason), Note: r.Note, Time: r.Time.Format(time.RFC3339)}

@@ -85,7 +85,8 @@ func TestRunConnectsMembersAndStops(t *testing.T) {
 	}
 	fr, de := filepath.Join(dir, "FR-pharos"), filepath.Join(dir, "DE-bka")
 	if code, _, stderr := runCLI(t, "assert", "--dir", fr, "--url", "http://run-test.example/p.html", "--category", "incitement",
-		"--tlp", "green", "--onward", "granted", "--legal-status", "referral", "--legal-basis", "TCO:Art.5"); code != exitOK {
+		"--tlp", "green", "--onward", "granted", "--legal-status", "referral", "--legal-basis", "TCO:Art.5",
+		"--expires", time.Now().AddDate(0, 1, 0).UTC().Format(time.DateOnly)); code != exitOK { // the Cedar baseline shares nothing without an expiry
 		t.Fatalf("assert through FR's running node: %d %s", code, stderr)
 	}
 	deadline = time.Now().Add(20 * time.Second)
@@ -95,9 +96,9 @@ func TestRunConnectsMembersAndStops(t *testing.T) {
 			break
 		}
 		if code == exitUsage || time.Now().After(deadline) {
-			t.Fatalf("lookup at DE: %d %s %s", code, stdout, stderr)
+			t.Fatalf("lookup at DE: %d %s %s\nFR: %s\nDE: %s", code, stdout, stderr, logs["FR-pharos"], logs["DE-bka"])
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 	}
 	cancel()
 	for range 2 {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,23 +46,40 @@ func disclosureHook(n *node.Node, pol *node.BaselinePolicy) func(syncengine.Peer
 		default:
 			return
 		}
+		agency, _ := pol.AgencyOf(peer)
 		var cids []string
+		grounds := map[string]bool{}
 		for _, b := range bundles {
 			for _, r := range b.Records {
 				cids = append(cids, r.Ref.CID.String())
+				if f, ok := r.Ref.Facts.(*node.RecordFacts); ok {
+					for _, g := range strings.Split(n.ShareGrounds(agency, f), ",") {
+						grounds[g] = g != ""
+					}
+				}
 			}
 		}
 		if len(cids) == 0 {
 			return
 		}
-		agency, _ := pol.AgencyOf(peer)
+		ground := baselineGround
+		if b := n.Policy(); b != nil {
+			// The baseline, and the grounds of the Cedar share decisions.
+			ids := []string{baselineGround, b.Hash()}
+			for _, g := range slices.Sorted(maps.Keys(grounds)) {
+				if grounds[g] {
+					ids = append(ids, g)
+				}
+			}
+			ground = strings.Join(ids, ",")
+		}
 		transfer := "eu"
 		if !slices.Contains(eu2015, agency.Country) {
 			transfer = "third_country"
 		}
 		for part := range slices.Chunk(cids, auditListMax) {
 			n.Audit(context.Background(), node.AuditEvent{Kind: "disclosure", Actor: "local", Fields: map[string]string{
-				"recipient": agency.String(), "country": agency.Country, "legal_ground": baselineGround,
+				"recipient": agency.String(), "country": agency.Country, "legal_ground": ground,
 				"records": strings.Join(part, ","), "count": strconv.Itoa(len(part)), "transfer": transfer,
 			}})
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigie-project/vigie/node"
 	"github.com/vigie-project/vigie/node/auditlog"
+	"github.com/vigie-project/vigie/protocol/record"
 )
 
 // entries reads every durable entry of a member's audit log.
@@ -80,7 +81,11 @@ func TestEveryTransferIsInTheSendersAuditLog(t *testing.T) {
 	}
 	deLog := entries(t, l.Members[1])
 	for _, c := range made {
-		if !logged(deLog, "collection", func(e auditlog.Entry) bool { return e.Fields["record"] == c.String() && e.Fields["source"] == "FR/ctu" }) {
+		// From FR, or relayed by the US (onward transfer is granted and the
+		// policy lets the US share it): the source is whoever sent it first.
+		if !logged(deLog, "collection", func(e auditlog.Entry) bool {
+			return e.Fields["record"] == c.String() && e.Fields["origin"] == "FR/ctu" && (e.Fields["source"] == "FR/ctu" || e.Fields["source"] == "US/ctu")
+		}) {
 			t.Errorf("DE's log has no collection of %s from FR", c)
 		}
 	}
@@ -163,5 +168,49 @@ func TestAuditCheckpointsAreWitnessed(t *testing.T) {
 	}
 	if _, err := auditlog.VerifyBundle(bytes.NewReader(buf.Bytes()), auditlog.WithTrustedKeys(nodeKeys...), auditlog.WithWitnessQuorum(4, wk...)); err == nil {
 		t.Fatal("a quorum of 4 passed with 3 possible witnesses")
+	}
+}
+
+// The Cedar packs are enforced over the network: an assertion whose
+// categories the US may not act on reaches DE but never the US, and FR's
+// audit log records the denied share; the disclosure to DE names the
+// bundle and the ground relied on.
+func TestCedarWithholdsWhatTheRecipientMayNotReceive(t *testing.T) {
+	l := startLocal(t, 1, 3, "FR", "DE", "US")
+	fr, de, us := l.Members[0], l.Members[1], l.Members[2]
+	ctx := context.Background()
+	req := request("http://glorification.example/")
+	req.Categories = []record.Category{record.CatIncitement} // not actionable in the US
+	r, err := fr.Node().Assert(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := fr.Node().Assert(ctx, request("http://both.example/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "DE holds both, US the second", func() bool {
+		return holdsAll(l, []cid.Cid{r.Assertion, both.Assertion}, 0, 2)() && holdsAll(l, []cid.Cid{both.Assertion}, 0, 1)()
+	})
+	time.Sleep(300 * time.Millisecond) // a push to the US would have arrived by now
+	if ok, err := us.Node().Store().Has(r.Assertion); err != nil || ok {
+		t.Fatalf("the US holds an assertion the policy withholds from it (%v)", err)
+	}
+	frLog := entries(t, fr)
+	if !logged(frLog, "policy_decision", func(e auditlog.Entry) bool {
+		return e.Fields["action"] == "share" && e.Fields["decision"] == "deny" && e.Fields["country"] == "US" &&
+			e.Fields["record"] == r.Assertion.String() && strings.Contains(e.Fields["bars"], "US-minimisation") &&
+			e.Fields["bundle_hash"] == fr.Node().Policy().Hash()
+	}) {
+		t.Error("FR's log has no denied share of the assertion with the US")
+	}
+	if !logged(frLog, "disclosure", func(e auditlog.Entry) bool {
+		return e.Fields["recipient"] == "DE/ctu" && strings.Contains(e.Fields["legal_ground"], fr.Node().Policy().Hash()) &&
+			strings.Contains(e.Fields["legal_ground"], "EU-Dir2023-977-exchange")
+	}) {
+		t.Error("FR's disclosure to DE names neither the bundle nor the ground")
+	}
+	if c := de.Node().SyncCounters(); c.PolicyViolations != 0 {
+		t.Fatalf("DE counted %d policy violations", c.PolicyViolations)
 	}
 }

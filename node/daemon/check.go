@@ -151,6 +151,7 @@ func demoRequest(i int, rng *rand.Rand, cats []record.Category) node.AssertReque
 		LegalBasis:  []string{"TCO:Art.5"},
 		TLP:         record.TLPGreen, PAP: record.PAPAmber,
 		SourceEval: "B", InfoEval: "2", Onward: record.OnwardGranted,
+		Expires: time.Now().Add(90 * 24 * time.Hour), // the Cedar baseline shares nothing without one
 	}
 	switch r := rng.IntN(20); {
 	case r == 0:
@@ -184,7 +185,21 @@ func permitted(l *Local, s *seeded, m int) bool {
 	return node.MayHold(s.facts.Origin, l.Members[m].Node().Agency(), &s.facts)
 }
 
-// Converge waits until every member holds every record it is permitted,
+// expected is what a member must end up holding: what the origin itself
+// may send it — the baseline and, when the origin runs the Cedar packs,
+// its share decision for that recipient. (A lawful relay may deliver more;
+// that is never required, and never a baseline violation.)
+func expected(l *Local, s *seeded, m int) bool {
+	if m == s.origin {
+		return true
+	}
+	if s.facts.Kind != store.KindAssertion {
+		return permitted(l, s, m)
+	}
+	return l.Members[s.origin].Node().MayShareWith(l.Members[m].Node().Agency(), s.cid, &s.facts)
+}
+
+// Converge waits until every member holds every record it is expected to,
 // or until timeout; it returns the problems left.
 func Converge(l *Local, recs []seeded, timeout time.Duration) []string {
 	deadline := time.Now().Add(timeout)
@@ -193,7 +208,7 @@ func Converge(l *Local, recs []seeded, timeout time.Duration) []string {
 		var first string
 		for i := range recs {
 			for m, d := range l.Members {
-				if !permitted(l, &recs[i], m) {
+				if !expected(l, &recs[i], m) {
 					continue
 				}
 				if ok, err := d.Node().Store().Has(recs[i].cid); err != nil || !ok {
@@ -321,6 +336,9 @@ func Check(ctx context.Context, l *Local, a *Arrivals, indicators int, timeout t
 			return nil, err
 		}
 		unique[as.Indicator.KeyString()] = true
+		recs[i].facts = node.RecordFacts{Kind: store.KindAssertion, Origin: as.Origin, TLP: as.TLP, Onward: as.Onward,
+			Categories: as.Categories, PAP: as.PAP, LegalStatus: as.LegalStatus, Expr: as.Expr, Handling: as.Handling,
+			OrderRef: as.OrderRef, Expires: as.Expires, Flags: as.Flags}
 	}
 	rep.UniqueIndicators = len(unique)
 	rep.Problems = Converge(l, recs, timeout)

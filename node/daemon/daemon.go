@@ -17,6 +17,7 @@ import (
 	"github.com/vigie-project/vigie/node/p2p"
 	"github.com/vigie-project/vigie/node/syncengine"
 	"github.com/vigie-project/vigie/node/syncnet"
+	"github.com/vigie-project/vigie/policy"
 	"github.com/vigie-project/vigie/protocol/issuance"
 )
 
@@ -35,7 +36,13 @@ type options struct {
 	onStored   func(from string, refs []syncengine.RecordRef)
 	localAPI   bool
 	witnessing *Witnessing
+	noPolicy   bool
 }
+
+// WithoutPolicy runs the node on the federation's baseline sharing rule
+// alone, without the embedded Cedar policy bundle (policy.Default) that
+// Start otherwise enforces (node.WithPolicy).
+func WithoutPolicy() Option { return func(o *options) { o.noPolicy = true } }
 
 // WithLocalAPI serves the node's local API on its folder's Unix socket
 // (node/localapi), so that `vigie lookup` and friends reach the running
@@ -111,7 +118,15 @@ func Start(ctx context.Context, dir string, opts ...Option) (d *Daemon, err erro
 		o.log.Logger.SetLevel(logrus.WarnLevel)
 	}
 	d = &Daemon{tokens: &lazyTokenizer{}, sink: &lazySink{}, log: o.log, done: make(chan struct{})}
-	nodeOpts := append([]node.Option{node.WithLogger(o.log), node.WithTokenizer(d.tokens), node.WithAuditSink(d.sink)}, o.nodeOpts...)
+	nodeOpts := []node.Option{node.WithLogger(o.log), node.WithTokenizer(d.tokens), node.WithAuditSink(d.sink)}
+	if !o.noPolicy {
+		b, err := policy.Default()
+		if err != nil {
+			return nil, fmt.Errorf("loading the embedded policy bundle: %w", err)
+		}
+		nodeOpts = append(nodeOpts, node.WithPolicy(b))
+	}
+	nodeOpts = append(nodeOpts, o.nodeOpts...)
 	if d.n, err = node.Open(ctx, dir, nodeOpts...); err != nil {
 		return nil, err
 	}

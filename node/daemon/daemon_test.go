@@ -57,12 +57,18 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 
 func request(url string) node.AssertRequest {
 	return node.AssertRequest{
-		URL:         url,
-		Categories:  []record.Category{record.CatIncitement},
+		URL: url,
+		// Actionable in the EU and in the US, so that the Cedar packs'
+		// minimisation bars (DE-, US-minimisation) let every test member
+		// receive it.
+		Categories:  []record.Category{record.CatIncitement, record.CatIncitementImminent},
 		LegalStatus: record.StatusReferral,
 		LegalBasis:  []string{"TCO:Art.5"},
 		TLP:         record.TLPGreen, PAP: record.PAPGreen,
 		SourceEval: "B", InfoEval: "2", Onward: record.OnwardGranted,
+		// The federation's Cedar baseline shares nothing without a time
+		// limit (fed-time-limit-required).
+		Expires: time.Now().Add(30 * 24 * time.Hour),
 	}
 }
 
@@ -105,7 +111,15 @@ func lookup(t *testing.T, d *Daemon, url string) *node.LookupResult {
 // assertions; FR's retraction reaches every member; a TLP:RED assertion
 // never leaves DE.
 func TestSameURLOneIndicatorAndRetractionEverywhere(t *testing.T) {
-	l := startLocal(t, 2, 3, "FR", "DE", "IT", "US", "AU")
+	// The baseline only: the Cedar packs have no legal basis for an EU
+	// member to share with AU, and this test is about sync, not the law.
+	l, err := StartLocal(context.Background(), t.TempDir(), LocalOptions{Countries: []string{"FR", "DE", "IT", "US", "AU"}, Threshold: 2, Issuers: 3,
+		PerMember: func(i int, c string) []Option { return append(fast(i, c), WithoutPolicy()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	waitConnected(t, l)
 	fr, de := l.Members[0], l.Members[1]
 	ctx := context.Background()
 	const url = "http://www.propaganda.example/videos/1.html"

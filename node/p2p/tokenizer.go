@@ -259,6 +259,18 @@ func (t *Tokenizer) batch(ctx context.Context, use issuance.Use, inputs []fedtok
 	return c.run(ctx)
 }
 
+// firstRound is how many issuers the first round asks: the threshold, plus
+// the spares when remote issuers are needed at all. Spares cover remote
+// failures; a local share cannot fail that way, so a node holding a share
+// of a 1-of-n key asks nobody else (and spends no peer's budget).
+func (t *Tokenizer) firstRound() int {
+	th := t.client.Threshold()
+	if t.cfg.local != nil && th == 1 {
+		return 1
+	}
+	return th + t.cfg.spare
+}
+
 // order lists issuers to ask: the local share first (free), then issuers
 // that are up, then the rest; random within each group to spread the load.
 func (t *Tokenizer) order() []issuerPeer {
@@ -307,7 +319,7 @@ func (c *collector) run(parent context.Context) ([]fedtoken.Token, *Report, erro
 	defer cancel()
 	out := make(chan answer, len(c.order)) // never blocks a cancelled asker
 	c.inflight = make(map[fedtoken.ShareIndex]bool)
-	c.launch(ctx, out, c.t.client.Threshold()+c.t.cfg.spare)
+	c.launch(ctx, out, c.t.firstRound())
 	var rep *fedtoken.Report
 	for len(c.inflight) > 0 {
 		c.take(<-out)

@@ -1,0 +1,241 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/vigie-project/vigie/node/store"
+	"github.com/vigie-project/vigie/policy"
+	"github.com/vigie-project/vigie/protocol/record"
+)
+
+// WithPolicy has the node enforce the Cedar policy bundle b in addition to
+// the federation's baseline (MayHold): "share" for every assertion sent to
+// a peer (push, feed and reconciliation), "accept" as a re-check of every
+// assertion a peer delivers, and the act_* decisions shown in look-ups.
+// Without it the node applies the baseline only.
+func WithPolicy(b *policy.Bundle) Option { return func(o *options) { o.policy = b } }
+
+// Policy returns the Cedar bundle the node enforces, nil without WithPolicy.
+func (n *Node) Policy() *policy.Bundle { return n.policy }
+
+// LookupActions are the actions a look-up explains, per assertion.
+var LookupActions = []string{"act_refer", "act_remove", "act_block", "act_deref"}
+
+// ActionView is what the requester's own country may do with an
+// assertion, as the Cedar policy decides it.
+type ActionView struct {
+	Allowed  bool     `json:"allowed"`
+	Decision string   `json:"decision"` // allow, deny or indeterminate
+	Grounds  []string `json:"grounds"`  // ids of the grounds relied on
+	Bars     []string `json:"bars"`     // ids of the bars that fired
+}
+
+// policyRequest is the Cedar request about the assertion with facts f:
+// principal is the acting agency (its org type from the roster), sender
+// and recipient the countries of the flow.
+func (n *Node) policyRequest(action string, principal record.Agency, sender, recipient string, f *RecordFacts, now time.Time, purpose string) policy.Request {
+	req := policy.Request{
+		Action: action, Sender: sender, Recipient: recipient, Originator: f.Origin.Country,
+		Country: principal.Country, Org: principal.Org,
+		Date:       now.UTC().Format(time.DateOnly),
+		Categories: stringsOf(f.Categories),
+		TLP:        string(f.TLP), PAP: string(f.PAP),
+		LegalStatus: legalStatusOf(f.LegalStatus), Scope: scopeOf(f.Expr),
+		Handling: string(f.Handling), OrderRef: f.OrderRef, Purpose: purpose,
+		SpecialCategory: slices.Contains(f.Flags, record.FlagSpecialCategory),
+		Urgent:          slices.Contains(f.Flags, record.FlagImminentThreatToLife),
+	}
+	if m, ok := n.Roster().Member(principal); ok {
+		req.OrgType = string(m.OrgType)
+	}
+	if f.Expires != 0 {
+		req.Expires = time.Unix(int64(f.Expires), 0).UTC().Format(time.DateOnly)
+	}
+	if f.Onward == record.OnwardGranted && recipient != "" {
+		// A general prior authorisation covers every recipient.
+		req.OnwardOK = []string{recipient}
+	}
+	return req
+}
+
+func stringsOf[S ~string](xs []S) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}
+
+// legalStatusOf maps the record vocabulary onto the policy schema's.
+func legalStatusOf(s record.LegalStatus) string {
+	if s == record.StatusUnderScrutiny {
+		return "tco_order_under_scrutiny"
+	}
+	return string(s)
+}
+
+// scopeOf maps an expression kind onto the policy schema's scope.
+func scopeOf(k record.ExprKind) string {
+	switch k {
+	case record.ExprPrefix:
+		return "prefix"
+	case record.ExprHost:
+		return "host"
+	}
+	return "url"
+}
+
+// InputsDigest is the hex SHA-256 of the canonical encoding of req: its
+// normalised form as JSON (fields in declaration order, sets sorted), or
+// of req as given if it does not normalise.
+func InputsDigest(req policy.Request) string {
+	if n, err := req.Normalize(); err == nil {
+		req = n
+	}
+	b, _ := json.Marshal(req)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// decisionKey names one cached Cedar decision: an action on a record
+// towards (or from) one member.
+type decisionKey struct {
+	action string
+	record cid.Cid
+	peer   record.Agency
+}
+
+// decisionCache remembers Cedar decisions, since the engine asks about the
+// same record and peer repeatedly. It is bounded (dropped whole when full)
+// and dropped when the date changes, as decisions depend on the date.
+type decisionCache struct {
+	mu  sync.Mutex
+	day string
+	m   map[decisionKey]bool
+}
+
+const decisionCacheSize = 1 << 16
+
+func (c *decisionCache) get(k decisionKey, day string) (allowed, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.day != day {
+		return false, false
+	}
+	allowed, ok = c.m[k]
+	return allowed, ok
+}
+
+func (c *decisionCache) put(k decisionKey, day string, allowed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.day != day || len(c.m) >= decisionCacheSize {
+		c.m, c.day = make(map[decisionKey]bool), day
+	}
+	c.m[k] = allowed
+}
+
+// policyFlow decides action on the record c with facts f between this node
+// and the member peer (the recipient for share, the sender for accept).
+// Without a bundle, or for anything but an assertion, it allows. A deny or
+// an indeterminate decision is reported to the audit sink as a
+// "policy_decision" event, once per action, record and peer while the
+// decision is cached.
+func (n *Node) policyFlow(action string, peer record.Agency, c cid.Cid, f *RecordFacts) bool {
+	if n.policy == nil || f == nil || f.Kind != store.KindAssertion {
+		return true
+	}
+	now := n.now()
+	day := now.UTC().Format(time.DateOnly)
+	k := decisionKey{action: action, record: c, peer: peer}
+	if allowed, ok := n.decisions.get(k, day); ok {
+		return allowed
+	}
+	sender, recipient := n.agency.Country, peer.Country
+	if action == "accept" {
+		sender, recipient = peer.Country, n.agency.Country
+	}
+	req := n.policyRequest(action, n.agency, sender, recipient, f, now, "")
+	d := n.policy.Decide(req)
+	allowed := d.Decision == policy.Allow
+	n.decisions.put(k, day, allowed)
+	if !allowed {
+		n.auditEvent(context.Background(), policyDecisionEvent(req, d, c, peer, f))
+	}
+	return allowed
+}
+
+// policyDecisionEvent is the audit entry of one Cedar decision.
+func policyDecisionEvent(req policy.Request, d policy.Decision, c cid.Cid, peer record.Agency, f *RecordFacts) AuditEvent {
+	fields := map[string]string{
+		"inputs_digest": InputsDigest(req), "bundle_hash": d.Bundle, "action": req.Action, "decision": d.Decision,
+		"record": c.String(), "country": peer.Country,
+	}
+	for name, v := range map[string]string{
+		"grounds": strings.Join(policy.IDs(d.Grounds), ","), "bars": strings.Join(policy.IDs(d.Bars), ","),
+		"checked": strings.Join(policy.IDs(d.Checked), ","), "obligations": strings.Join(d.Obligations, ","),
+		"category": joinStrings(f.Categories), "legal_ground": strings.Join(policy.IDs(d.Grounds), ","),
+	} {
+		if v != "" {
+			fields[name] = truncateList(v, 4096)
+		}
+	}
+	return AuditEvent{Kind: "policy_decision", Actor: "local", Fields: fields}
+}
+
+// truncateList cuts a comma-separated list to at most max bytes, at a
+// comma, marking the cut with ",...".
+func truncateList(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:max-4], ',')
+	if cut < 0 {
+		cut = max - 4
+	}
+	return s[:cut] + ",..."
+}
+
+// MayShareWith reports whether the node may send the record c with facts f
+// to the member to: the baseline (MayHold) and, with WithPolicy, the Cedar
+// "share" decision for assertions.
+func (n *Node) MayShareWith(to record.Agency, c cid.Cid, f *RecordFacts) bool {
+	return MayHold(n.agency, to, f) && n.policyFlow("share", to, c, f)
+}
+
+// ShareGrounds returns the ids of the grounds of the (allowed) Cedar
+// "share" decision for sending the record with facts f to the member to,
+// comma-separated; "" without WithPolicy or for anything but an assertion.
+func (n *Node) ShareGrounds(to record.Agency, f *RecordFacts) string {
+	if n.policy == nil || f == nil || f.Kind != store.KindAssertion {
+		return ""
+	}
+	d := n.policy.Decide(n.policyRequest("share", n.agency, n.agency.Country, to.Country, f, n.now(), ""))
+	return strings.Join(policy.IDs(d.Grounds), ",")
+}
+
+// actionsFor explains, for the look-up's requester (this node's agency),
+// what its own country may do with an assertion.
+func (n *Node) actionsFor(a *record.Assertion, now time.Time, purpose string) map[string]ActionView {
+	if n.policy == nil {
+		return nil
+	}
+	f := &RecordFacts{Kind: store.KindAssertion, Origin: a.Origin, TLP: a.TLP, Onward: a.Onward, Categories: a.Categories,
+		PAP: a.PAP, LegalStatus: a.LegalStatus, Expr: a.Expr, Handling: a.Handling, OrderRef: a.OrderRef, Expires: a.Expires, Flags: a.Flags}
+	cc := n.agency.Country
+	out := make(map[string]ActionView, len(LookupActions))
+	for _, action := range LookupActions {
+		d := n.policy.Decide(n.policyRequest(action, n.agency, cc, cc, f, now, purpose))
+		out[action] = ActionView{Allowed: d.Decision == policy.Allow, Decision: d.Decision, Grounds: policy.IDs(d.Grounds), Bars: policy.IDs(d.Bars)}
+	}
+	return out
+}
