@@ -52,7 +52,7 @@ func TestAdoptRosterThroughLocalAPI(t *testing.T) {
 	if st := fr.RosterStats(); st.Adopted != 1 {
 		t.Fatalf("the daemon did not adopt: %+v", st)
 	}
-	eventually(t, 3*time.Second, "FR drops IT", func() bool { return !upWith(l, iFR, iIT) && !upWith(l, iIT, iFR) })
+	eventually(t, 10*time.Second, "FR drops IT", func() bool { return !upWith(l, iFR, iIT) && !upWith(l, iIT, iFR) })
 	eventually(t, 10*time.Second, "DE learns version 2 from FR", func() bool { return l.Members[iDE].Node().Roster().Version == 2 })
 
 	if _, err := c.AdoptRoster(ctx, data); !errors.Is(err, node.ErrStaleRoster) {

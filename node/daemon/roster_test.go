@@ -117,13 +117,13 @@ func TestRosterRemovalCutsMemberOff(t *testing.T) {
 	}
 
 	// (a) FR drops IT at once, and IT loses FR.
-	eventually(t, 3*time.Second, "FR drops IT", func() bool { return !upWith(l, iFR, iIT) && !upWith(l, iIT, iFR) })
+	eventually(t, 10*time.Second, "FR drops IT", func() bool { return !upWith(l, iFR, iIT) && !upWith(l, iIT, iFR) })
 
 	// (b) DE and ES learn version 2 from FR and drop IT.
 	for _, i := range []int{iDE, iES} {
 		d := l.Members[i]
 		eventually(t, 10*time.Second, d.Node().Agency().String()+" at roster version 2", func() bool { return d.Node().Roster().Version == 2 })
-		eventually(t, 3*time.Second, d.Node().Agency().String()+" drops IT", func() bool { return !upWith(l, i, iIT) && !upWith(l, iIT, i) })
+		eventually(t, 10*time.Second, d.Node().Agency().String()+" drops IT", func() bool { return !upWith(l, i, iIT) && !upWith(l, iIT, i) })
 		if _, err := os.Stat(filepath.Join(l.NodeDir(i), "rosters", "roster-2.cbor")); err != nil {
 			t.Fatal(err)
 		}

@@ -126,7 +126,7 @@ func TestNonMemberNeverReachesHandler(t *testing.T) {
 			if got := a.Stats().RefusedInbound; got == before {
 				t.Error("the member's gate did not record the refusal")
 			}
-			waitFor(t, 2*time.Second, "the stranger to be cut off", func() bool {
+			waitFor(t, 10*time.Second, "the stranger to be cut off", func() bool {
 				return a.LibP2P().Network().Connectedness(stranger.ID()) != network.Connected
 			})
 		})
@@ -212,7 +212,7 @@ func TestRemovedMemberIsCutOff(t *testing.T) {
 	})
 	// c redials every 20-200 ms with its old roster; give it time to try.
 	refused := a.Stats().RefusedInbound
-	waitFor(t, 3*time.Second, "the removed member to be refused again", func() bool { return a.Stats().RefusedInbound > refused })
+	waitFor(t, 10*time.Second, "the removed member to be refused again", func() bool { return a.Stats().RefusedInbound > refused })
 	if a.IsUp(c.ID()) || a.LibP2P().Network().Connectedness(c.ID()) == network.Connected {
 		t.Error("the removed member came back")
 	}
