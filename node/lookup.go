@@ -74,8 +74,10 @@ type RetractionView struct {
 }
 
 // Lookup tokenises every expression of the URL in one batch and returns the
-// matching indicators. It refuses to run without a purpose, and reports the
-// consultation (never the URL) to the audit sink before answering.
+// matching indicators. It refuses to run without a purpose, or (with
+// WithPolicy) when the Cedar "query" decision does not let this agency
+// consult for it (ErrNotPermitted), and reports the consultation (never
+// the URL) to the audit sink before answering.
 func (n *Node) Lookup(ctx context.Context, req LookupRequest) (*LookupResult, error) {
 	purpose := strings.TrimSpace(req.Purpose)
 	if purpose == "" {
@@ -92,7 +94,13 @@ func (n *Node) Lookup(ctx context.Context, req LookupRequest) (*LookupResult, er
 	return n.lookupExpressions(ctx, req.Requester, purpose, u.String(), exprs)
 }
 
+// lookupExpressions answers a look-up of exprs. With WithPolicy the Cedar
+// "query" decision comes first: a refusal is logged as a policy_decision
+// entry and nothing is tokenised.
 func (n *Node) lookupExpressions(ctx context.Context, requester, purpose, canonical string, exprs []string) (*LookupResult, error) {
+	if err := n.policyQuery(ctx, requester, purpose); err != nil {
+		return nil, err
+	}
 	tokens, err := n.tokens.Tokenize(ctx, issuance.UseLookup, exprs)
 	if err != nil {
 		return nil, err

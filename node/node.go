@@ -41,7 +41,8 @@ type Node struct {
 	rosterMu sync.RWMutex
 	adoptMu  sync.Mutex
 
-	syncing syncState // federation sync: node/sync*.go
+	syncing   syncState       // federation sync: node/sync*.go
+	retention retentionLimits // the expiry sweep's retention scan
 
 	policy    *policy.Bundle // nil: baseline only (node/policy.go)
 	decisions decisionCache
@@ -56,6 +57,8 @@ type options struct {
 	audit  AuditSink
 	tokens Tokenizer
 	policy *policy.Bundle
+
+	retention *retentionLimits // tests only: see withRetentionLimits
 }
 
 // WithLogger sends the node's logs to l.
@@ -84,7 +87,11 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{dir: dir, cfg: cfg, agency: cfg.agency(), log: o.log.WithField("node", cfg.agency().String()), now: o.now, audit: o.audit, policy: o.policy}
+	n := &Node{dir: dir, cfg: cfg, agency: cfg.agency(), log: o.log.WithField("node", cfg.agency().String()), now: o.now, audit: o.audit, policy: o.policy,
+		retention: defaultRetentionLimits()}
+	if o.retention != nil {
+		n.retention = *o.retention
+	}
 	if n.audit == nil {
 		n.audit = logAuditSink{log: n.log}
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -17,18 +19,29 @@ import (
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
+// ErrNotPermitted means the Cedar policy (WithPolicy) did not allow the
+// operation; the message names the bars that fired, or says that no legal
+// basis applied.
+var ErrNotPermitted = errors.New("node: not permitted by the legal policy")
+
 // WithPolicy has the node enforce the Cedar policy bundle b in addition to
 // the federation's baseline (MayHold): "share" for every assertion sent to
 // a peer (push, feed and reconciliation), "accept" as a re-check of every
-// assertion a peer delivers, and the act_* decisions shown in look-ups.
-// Without it the node applies the baseline only.
+// assertion a peer delivers, "query" before every look-up, the act_*
+// decisions shown in look-ups, "retain" in the expiry sweep for other
+// agencies' assertions and "retract" before a withdrawal. Without it the
+// node applies the baseline only.
+//
+// "disclose" is not asked: the node never discloses plaintext today (a
+// look-up answers with indicators and assertions, never a URL); whoever
+// adds a plaintext disclosure must ask it.
 func WithPolicy(b *policy.Bundle) Option { return func(o *options) { o.policy = b } }
 
 // Policy returns the Cedar bundle the node enforces, nil without WithPolicy.
 func (n *Node) Policy() *policy.Bundle { return n.policy }
 
-// LookupActions are the actions a look-up explains, per assertion.
-var LookupActions = []string{"act_refer", "act_remove", "act_block", "act_deref"}
+// LookupActions returns the actions a look-up explains, per assertion.
+func LookupActions() []string { return []string{"act_refer", "act_remove", "act_block", "act_deref"} }
 
 // ActionView is what the requester's own country may do with an
 // assertion, as the Cedar policy decides it.
@@ -117,10 +130,30 @@ type decisionKey struct {
 // decisionCache remembers Cedar decisions, since the engine asks about the
 // same record and peer repeatedly. It is bounded (dropped whole when full)
 // and dropped when the date changes, as decisions depend on the date.
+//
+// It also holds where the expiry sweep's retention scan resumes in the
+// local log (node/sweep.go), as that scan is what fills it with "retain"
+// decisions.
 type decisionCache struct {
 	mu  sync.Mutex
 	day string
 	m   map[decisionKey]bool
+
+	retainFrom uint64 // next log index the retention scan reads
+}
+
+// retainCursor returns where the retention scan resumes.
+func (c *decisionCache) retainCursor() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.retainFrom
+}
+
+// setRetainCursor records where the retention scan resumes.
+func (c *decisionCache) setRetainCursor(from uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.retainFrom = from
 }
 
 const decisionCacheSize = 1 << 16
@@ -178,12 +211,19 @@ func (n *Node) policyFlow(action string, peer record.Agency, c cid.Cid, f *Recor
 func policyDecisionEvent(req policy.Request, d policy.Decision, c cid.Cid, peer record.Agency, f *RecordFacts) AuditEvent {
 	fields := map[string]string{
 		"inputs_digest": InputsDigest(req), "bundle_hash": d.Bundle, "action": req.Action, "decision": d.Decision,
-		"record": c.String(), "country": peer.Country,
+		"country": peer.Country,
+	}
+	if c.Defined() {
+		fields["record"] = c.String()
+	}
+	var categories string
+	if f != nil {
+		categories = joinStrings(f.Categories)
 	}
 	for name, v := range map[string]string{
 		"grounds": strings.Join(policy.IDs(d.Grounds), ","), "bars": strings.Join(policy.IDs(d.Bars), ","),
 		"checked": strings.Join(policy.IDs(d.Checked), ","), "obligations": strings.Join(d.Obligations, ","),
-		"category": joinStrings(f.Categories), "legal_ground": strings.Join(policy.IDs(d.Grounds), ","),
+		"category": categories, "legal_ground": strings.Join(policy.IDs(d.Grounds), ","),
 	} {
 		if v != "" {
 			fields[name] = truncateList(v, 4096)
@@ -229,13 +269,102 @@ func (n *Node) actionsFor(a *record.Assertion, now time.Time, purpose string) ma
 	if n.policy == nil {
 		return nil
 	}
-	f := &RecordFacts{Kind: store.KindAssertion, Origin: a.Origin, TLP: a.TLP, Onward: a.Onward, Categories: a.Categories,
-		PAP: a.PAP, LegalStatus: a.LegalStatus, Expr: a.Expr, Handling: a.Handling, OrderRef: a.OrderRef, Expires: a.Expires, Flags: a.Flags}
+	f := assertionFacts(a)
 	cc := n.agency.Country
-	out := make(map[string]ActionView, len(LookupActions))
-	for _, action := range LookupActions {
+	out := make(map[string]ActionView, len(LookupActions()))
+	for _, action := range LookupActions() {
 		d := n.policy.Decide(n.policyRequest(action, n.agency, cc, cc, f, now, purpose))
 		out[action] = ActionView{Allowed: d.Decision == policy.Allow, Decision: d.Decision, Grounds: policy.IDs(d.Grounds), Bars: policy.IDs(d.Bars)}
 	}
 	return out
+}
+
+// assertionFacts are the facts the Cedar policy decides on for a.
+func assertionFacts(a *record.Assertion) *RecordFacts {
+	return &RecordFacts{Kind: store.KindAssertion, Origin: a.Origin, TLP: a.TLP, Onward: a.Onward, Categories: a.Categories,
+		PAP: a.PAP, LegalStatus: a.LegalStatus, Expr: a.Expr, Handling: a.Handling, OrderRef: a.OrderRef, Expires: a.Expires, Flags: a.Flags}
+}
+
+// refusal says why decision d does not allow: the bars that fired, the
+// evaluation errors of an indeterminate decision, or no legal basis.
+func refusal(d policy.Decision) string {
+	switch {
+	case len(d.Bars) > 0:
+		return strings.Join(policy.IDs(d.Bars), ",")
+	case d.Decision == policy.Indeterminate:
+		return "indeterminate: " + strings.Join(d.Errors, "; ")
+	}
+	return "no legal basis"
+}
+
+// policyQuery asks the Cedar "query" decision before a look-up: may this
+// node's agency consult the indicators for purpose? It is asked before any
+// record is known, so the resource is empty (no originator, categories or
+// markings). A deny or an indeterminate decision is reported as a
+// "policy_decision" event (actor: the requester) and refuses the look-up
+// with ErrNotPermitted. Without a bundle it allows.
+func (n *Node) policyQuery(ctx context.Context, requester, purpose string) error {
+	if n.policy == nil {
+		return nil
+	}
+	cc := n.agency.Country
+	req := n.policyRequest("query", n.agency, cc, cc, &RecordFacts{Kind: store.KindAssertion}, n.now(), purpose)
+	d := n.policy.Decide(req)
+	if d.Decision == policy.Allow {
+		return nil
+	}
+	ev := policyDecisionEvent(req, d, cid.Undef, n.agency, nil)
+	if requester != "" {
+		ev.Actor = requester
+	}
+	n.auditEvent(ctx, ev)
+	return fmt.Errorf("%w: %s may not query the indicators: %s", ErrNotPermitted, cc, refusal(d))
+}
+
+// policyRetract asks the Cedar "retract" decision for this node's agency
+// withdrawing its own assertion a (CID c): the originator is a's origin,
+// which the caller has checked is this agency. A deny or an indeterminate
+// decision is reported as a "policy_decision" event and refuses the
+// retraction with ErrNotPermitted. Without a bundle it allows.
+func (n *Node) policyRetract(ctx context.Context, c cid.Cid, a *record.Assertion) error {
+	if n.policy == nil {
+		return nil
+	}
+	cc := n.agency.Country
+	f := assertionFacts(a)
+	req := n.policyRequest("retract", n.agency, cc, cc, f, n.now(), "")
+	d := n.policy.Decide(req)
+	if d.Decision == policy.Allow {
+		return nil
+	}
+	n.auditEvent(ctx, policyDecisionEvent(req, d, c, n.agency, f))
+	return fmt.Errorf("%w: %s may not retract assertion %s: %s", ErrNotPermitted, cc, c, refusal(d))
+}
+
+// policyRetain asks the Cedar "retain" decision for this node's agency
+// keeping the stored assertion c with facts f, made by another agency, on
+// the node's date: erase is true for a deny only (an indeterminate decision
+// never erases). A deny or an indeterminate decision is reported as a
+// "policy_decision" event; reason is "retention not permitted: " and the
+// bars, or "no legal basis". Decisions that keep the record are cached for
+// the day.
+func (n *Node) policyRetain(ctx context.Context, c cid.Cid, f *RecordFacts) (erase bool, reason string) {
+	now := n.now()
+	day := now.UTC().Format(time.DateOnly)
+	k := decisionKey{action: "retain", record: c, peer: n.agency}
+	if _, ok := n.decisions.get(k, day); ok {
+		return false, ""
+	}
+	req := n.policyRequest("retain", n.agency, f.Origin.Country, n.agency.Country, f, now, "")
+	d := n.policy.Decide(req)
+	if d.Decision == policy.Allow {
+		n.decisions.put(k, day, true)
+		return false, ""
+	}
+	n.auditEvent(ctx, policyDecisionEvent(req, d, c, f.Origin, f))
+	if d.Decision != policy.Deny {
+		n.decisions.put(k, day, false)
+		return false, ""
+	}
+	return true, "retention not permitted: " + refusal(d)
 }

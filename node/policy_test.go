@@ -190,10 +190,10 @@ func TestLookupExplainsActions(t *testing.T) {
 		t.Fatalf("matches %+v", res.Matches)
 	}
 	acts := res.Matches[0].Assertions[0].Actions
-	if len(acts) != len(LookupActions) {
+	if len(acts) != len(LookupActions()) {
 		t.Fatalf("actions %+v", acts)
 	}
-	for _, a := range LookupActions {
+	for _, a := range LookupActions() {
 		v := acts[a]
 		// No human has reviewed the match yet: no measure may rest on it.
 		if v.Allowed || v.Decision != policy.Deny || !slices.Contains(v.Bars, "fed-act-human-review") {

@@ -22,7 +22,8 @@ type RetractRequest struct {
 // Retract withdraws an assertion of this agency and returns the
 // retraction's CID once it is durable. The indicator then shows the
 // assertion as retracted with the reason; asserting the indicator again
-// later makes a new assertion.
+// later makes a new assertion. With WithPolicy the Cedar "retract"
+// decision must allow it too, or it fails with ErrNotPermitted.
 func (n *Node) Retract(ctx context.Context, req RetractRequest) (cid.Cid, error) {
 	a, err := n.loadAssertion(req.Assertion)
 	if err != nil {
@@ -30,6 +31,9 @@ func (n *Node) Retract(ctx context.Context, req RetractRequest) (cid.Cid, error)
 	}
 	if a.Origin != n.agency {
 		return cid.Undef, fmt.Errorf("%w: assertion %s was made by %s", ErrNotOrigin, req.Assertion, a.Origin)
+	}
+	if err := n.policyRetract(ctx, req.Assertion, a); err != nil {
+		return cid.Undef, err
 	}
 	r := &record.Retraction{
 		Assertion:    req.Assertion,

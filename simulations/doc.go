@@ -85,6 +85,16 @@
 //     cursor claims, stray Hellos and EpochResets; one of them also
 //     withholds everything its engine would push or feed.
 //
+// With Options.Cedar, the legal-policy engine (policy.Default()) is added
+// to the baseline: an assertion goes from a node to a member only if
+// Decide allows the share from the node's country to the member's on its
+// simulated facts (categories of the packs' vocabulary, TLP, PAP, legal
+// status, scope, expiry, onward consent) on 2026-06-01, and, for a relay,
+// the share from its origin's country too; the receiver re-checks that
+// and its own accept. The oracle calls Decide itself on the facts it reads
+// from the records' bytes. Cedar needs a full mesh. With Cedar off,
+// records and reports are byte-identical to runs without the layer.
+//
 // Reconcile actions (layer c) get node/syncnet's default reconciler:
 // nothing is reconciled and the engine feeds the peer's new epoch from its
 // start.

@@ -37,7 +37,8 @@ type oracle struct {
 	covered    map[*byte]map[string]bool
 	byOrigin   map[string]*node
 	issued     []*oracleRecord
-	checked    int // records checked on the wire
+	checked    int          // records checked on the wire
+	cedar      *oracleCedar // nil unless Options.Cedar
 }
 
 // oracleRecord is what the oracle reads from a record's bytes.
@@ -50,6 +51,7 @@ type oracleRecord struct {
 	target       string
 	targetOrigin string
 	retracted    *oracleRecord // for issued assertions: its origin's retraction
+	pad          []byte        // the padding field, where Cedar facts are (see oracle_cedar.go)
 }
 
 const maxViolationNotes = 12
@@ -75,7 +77,7 @@ func (o *oracle) read(raw []byte) *oracleRecord {
 	if len(f) != 10 || string(f[0]) != "rec" {
 		return nil
 	}
-	return &oracleRecord{kind: string(f[1]), origin: string(f[2]), tlp: string(f[4]), onward: string(f[5]), target: string(f[7]), targetOrigin: string(f[8])}
+	return &oracleRecord{kind: string(f[1]), origin: string(f[2]), tlp: string(f[4]), onward: string(f[5]), target: string(f[7]), targetOrigin: string(f[8]), pad: f[9]}
 }
 
 // readCID parses the record stored under c, caching.
@@ -163,7 +165,7 @@ func (o *oracle) checkSend(from, to *node, m syncengine.Msg) {
 			if !covers[r.Ref.CID.String()] {
 				o.failf("%s→%s: record %s not covered by its manifest", from.origin, to.origin, r.Ref.CID)
 			}
-			if why := forbidden(from.origin, to.origin, o.readCID(r.Ref.CID, r.Bytes)); why != "" {
+			if why := o.forbidden(from.origin, to.origin, o.readCID(r.Ref.CID, r.Bytes)); why != "" {
 				o.failf("%s→%s: %s (record %s)", from.origin, to.origin, why, r.Ref.CID)
 			}
 		}
@@ -190,7 +192,7 @@ func (o *oracle) checkCursor(n *node, peer syncengine.PeerID, c syncengine.Curso
 	for ; i < len(own) && own[i] <= c.After; i++ {
 		e := &z.store.entries[own[i]-1]
 		r := o.readCID(e.Record.Ref.CID, e.Record.Bytes)
-		if forbidden(z.origin, n.origin, r) == "" && !n.store.has(e.Record.Ref.CID) {
+		if o.forbidden(z.origin, n.origin, r) == "" && !n.store.has(e.Record.Ref.CID) {
 			o.failf("%s: cursor for %s at %d passes its entry %d, not stored", n.origin, z.origin, c.After, own[i])
 			return
 		}
@@ -266,7 +268,7 @@ func (o *oracle) invalid(n *node, e *syncengine.Entry, manOK map[cid.Cid]string)
 	case r.origin == n.origin:
 		return ""
 	}
-	if why := forbidden(r.origin, n.origin, r); why != "" {
+	if why := o.forbidden(r.origin, n.origin, r); why != "" {
 		return "forbidden: " + why
 	}
 	if !o.reaches(r, n) {
@@ -282,11 +284,11 @@ func (o *oracle) reaches(r *oracleRecord, n *node) bool {
 	if r.origin == n.origin {
 		return true
 	}
-	if forbidden(r.origin, n.origin, r) != "" {
+	if o.forbidden(r.origin, n.origin, r) != "" {
 		return false
 	}
 	origin := o.byOrigin[r.origin]
-	return (origin != nil && o.s.peered(origin, n)) || forbidden("", n.origin, r) == ""
+	return (origin != nil && o.s.peered(origin, n)) || (o.cedar == nil && forbidden("", n.origin, r) == "")
 }
 
 // verifyManifest returns the origin whose key signed m, or "".

@@ -36,6 +36,7 @@ type policy struct {
 	self   string
 	agency map[syncengine.PeerID]string // the roster: peer → agency
 	broken bool
+	cedar  *cedarLayer // nil unless Options.Cedar
 }
 
 // MayShare implements syncengine.Policy.
@@ -51,7 +52,7 @@ func (p *policy) MayShare(to syncengine.PeerID, rec *syncengine.Record) bool {
 	if !ok {
 		return false
 	}
-	return mayHold(p.self, agency, f, p.broken)
+	return mayHold(p.self, agency, f, p.broken) && p.cedar.mayShare(p.self, agency, f)
 }
 
 // MayAccept implements syncengine.Policy: records on the wire carry only

@@ -24,6 +24,9 @@ import (
 //	rec|kind|origin|seq|tlp|onward|indicator|target|targetOrigin|padding
 //	man|origin|cid,cid,...|tag|signature-padding
 //
+// (With Options.Cedar, an assertion's padding starts with its Cedar
+// facts: see cedar.go.)
+//
 // A manifest's tag is an HMAC-SHA256, keyed by its origin's simulated
 // signing key, over "man|origin|cids": only that origin can produce it, as
 // only it can sign with its hybrid key in production. The paddings give
@@ -67,8 +70,9 @@ type facts struct {
 	tlp          string
 	onward       string
 	indicator    string
-	target       string // a retraction's assertion CID
-	targetOrigin string // the origin a retraction names for its assertion
+	target       string      // a retraction's assertion CID
+	targetOrigin string      // the origin a retraction names for its assertion
+	cedar        *cedarFacts // an assertion's facts for Cedar, if it carries them (see cedar.go)
 }
 
 // recordSpec is a record to create.
@@ -79,6 +83,7 @@ type recordSpec struct {
 	indicator    string
 	target       string
 	targetOrigin string
+	cedar        *cedarFacts
 }
 
 func cidOf(b []byte) cid.Cid {
@@ -95,6 +100,9 @@ func encodeRecord(origin string, seq uint64, s recordSpec) []byte {
 		t, to = retractionTarget, retractionTarget
 	}
 	b := fmt.Appendf(nil, "rec|%d|%s|%d|%s|%s|%s|%s|%s|", s.kind, origin, seq, s.tlp, s.onward, s.indicator, t, to)
+	if s.cedar != nil {
+		b = append(b, s.cedar.encode()...)
+	}
 	return append(b, recordPad...)
 }
 
@@ -126,6 +134,9 @@ func parseFacts(b []byte) (*facts, error) {
 		out.target, out.targetOrigin = f[7], f[8]
 	default:
 		return nil, errMalformed
+	}
+	if out.cedar, err1 = parseCedarFacts(f[9]); err1 != nil {
+		return nil, err1
 	}
 	return out, nil
 }

@@ -177,6 +177,9 @@ func (s *sim) schedule(w workload) {
 			used[[2]int{on.i, idx}] = true
 			tlp, onward := s.marking()
 			specs[k] = recordSpec{kind: syncengine.KindAssertion, tlp: tlp, onward: onward, indicator: token(idx)}
+			if s.cedarRng != nil {
+				specs[k].cedar = drawCedar(s.cedarRng)
+			}
 		}
 		s.at(int64(at), func() {
 			s.assert(on, specs, func(us []*uRecord) {
@@ -393,6 +396,9 @@ func setupRetraction(s *sim) time.Duration {
 	s.at(int64(2*time.Second), func() {
 		s.fault("%s asserts a false positive at a large host (TLP:GREEN, onward transfer granted)", fr.origin)
 		spec := recordSpec{kind: syncengine.KindAssertion, tlp: tlpGreen, onward: onwardGranted, indicator: token(-1)}
+		if s.cedarRng != nil {
+			spec.cedar = &cedarFacts{categories: []string{"incitement"}, pap: "GREEN", legal: "referral", scope: "host", expires: "2027-06-01"}
+		}
 		s.assert(fr, []recordSpec{spec}, func(us []*uRecord) {
 			s.after(time.Hour, func() {
 				s.fault("%s retracts it (false positive)", fr.origin)

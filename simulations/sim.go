@@ -133,6 +133,9 @@ type sim struct {
 	oracle *oracle
 	engCfg func(*syncengine.Config)
 
+	cedar    *cedarLayer // nil unless Options.Cedar
+	cedarRng *rand.Rand  // draws records' Cedar facts (Options.Cedar)
+
 	recCache map[*byte]checkedRecord
 	manCache map[*byte]*checkedManifest
 
@@ -206,6 +209,9 @@ func newSim(ctx context.Context, o Options, n int, net netParams) *sim {
 			s.links[i*n+j].peered = true
 		}
 	}
+	if o.Cedar {
+		s.cedarRng = rand.New(rand.NewPCG(o.Seed, o.Seed^0xceda2026))
+	}
 	s.oracle = newOracle(s)
 	return s
 }
@@ -236,7 +242,7 @@ func (s *sim) start() error {
 
 // boot builds a fresh engine for n from its store and durable cursors.
 func (s *sim) boot(n *node) error {
-	n.policy = &policy{self: n.origin, agency: s.roster, broken: s.opts.brokenPolicy}
+	n.policy = &policy{self: n.origin, agency: s.roster, broken: s.opts.brokenPolicy, cedar: s.cedar}
 	cfg := syncengine.Config{Origin: n.origin, Log: n.store, Policy: n.policy}
 	keys := make([]syncengine.PeerID, 0, len(n.cursors))
 	for k := range n.cursors {
@@ -530,6 +536,18 @@ func (s *sim) peered(a, b *node) bool {
 	return l.peered
 }
 
+// fullMesh reports whether every pair of nodes connects.
+func (s *sim) fullMesh() bool {
+	for i := range s.nodes {
+		for j := i + 1; j < len(s.nodes); j++ {
+			if !s.peered(s.nodes[i], s.nodes[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // overlay replaces the full mesh by a bounded-degree one: every node
 // peers with its near nearest nodes (by delay), far random others, and
 // its neighbours in a ring (so the overlay is connected).
@@ -660,7 +678,7 @@ func (s *sim) verify(n *node, from syncengine.PeerID, b syncengine.Bundle) ([]*f
 		if f.origin != m.origin {
 			return nil, errOtherOrigin
 		}
-		if !mayHold(sender, n.origin, f, s.opts.brokenPolicy) {
+		if !mayHold(sender, n.origin, f, s.opts.brokenPolicy) || !s.cedar.mayAccept(sender, n.origin, f) {
 			n.refused++
 			return nil, errWithheld
 		}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	legal "github.com/vigie-project/vigie/policy"
 )
 
 // Options select and seed a run.
@@ -14,6 +16,10 @@ type Options struct {
 	Seed     uint64
 	Nodes    int                   // 0: the scenario's default
 	Progress func(done, total int) // simulated milliseconds done of about total; may be nil
+	// Cedar adds the legal-policy engine (legal.Default()) to every
+	// node's sharing rule and to the oracle's (see cedar.go). It needs a
+	// full mesh (not the scale scenario beyond 23 nodes).
+	Cedar bool
 
 	// brokenPolicy is a test hook: every node's policy lets TLP:RED
 	// through, which the oracle must catch.
@@ -21,6 +27,9 @@ type Options struct {
 	// beforeCheck is a test hook run on the simulation just before the
 	// oracle's final check (to tamper with stores, for instance).
 	beforeCheck func(s *sim)
+	// cedarFlip is a test hook: it may change the nodes' Cedar share
+	// decisions (not the oracle's), which the oracle must catch.
+	cedarFlip func(from, to string, f *facts, allow bool) bool
 }
 
 // ScenarioInfo describes a named scenario.
@@ -123,6 +132,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	s := newSim(ctx, o, n, sc.net())
 	end := sc.setup(s)
+	if o.Cedar {
+		if !s.fullMesh() {
+			return nil, fmt.Errorf("simulations: Cedar needs a full mesh; %s with %d nodes uses an overlay", sc.info.Name, n)
+		}
+		b, err := legal.Default()
+		if err != nil {
+			return nil, fmt.Errorf("simulations: Cedar: %w", err)
+		}
+		s.cedar = newCedarLayer(b, s.nodes, o.cedarFlip)
+		s.oracle.cedar = newOracleCedar(b, s.nodes)
+	}
 	if err := s.start(); err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func actionsLine(a node.AssertionView) string {
 		return ""
 	}
 	var may, mayNot []string
-	for _, action := range node.LookupActions {
+	for _, action := range node.LookupActions() {
 		v, ok := a.Actions[action]
 		if !ok {
 			continue
