@@ -59,7 +59,7 @@ type simSummary struct {
 }
 
 func runSimRun(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "vigie sim run --scenario NAME [--seed N] [--nodes K] [--out DIR] [--json]", `
+	fs := newFlagSet(e, "vigie sim run --scenario NAME [--seed N] [--nodes K] [--cedar] [--out DIR] [--json]", `
 Runs a whole federation inside a deterministic discrete-event simulator: the
 real sync engine, policy and record verification on every node, with a
 simulated clock, network (latency, jitter, loss, reordering), storage and
@@ -68,6 +68,10 @@ give the same report, byte for byte. An independent oracle checks the run:
 every node ends holding exactly the records it is permitted, no record
 reached a node the policy forbids, no retracted assertion is still live, no
 acknowledged record was lost. 'vigie sim list' names the scenarios.
+
+With --cedar, every share and accept is also decided by the embedded Cedar
+packs (the per-country legal policy), and the oracle checks those decisions
+itself; it needs a full mesh (scenarios of up to 23 nodes, and eu28).
 
 Writes into --out: report.json (the full report; its SHA-256 identifies the
 run), report.md (to read, with the plots) and the plots as SVG files:
@@ -84,6 +88,7 @@ record; 1 if not; 2 on a usage error or if the run could not complete.`)
 	scenario := fs.String("scenario", "", "the scenario to run (see 'vigie sim list')")
 	seed := fs.Uint64("seed", 1, "the seed every random choice of the run derives from")
 	nodes := fs.Int("nodes", 0, "how many nodes (default: the scenario's own size)")
+	cedar := fs.Bool("cedar", false, "decide shares and accepts with the embedded Cedar packs too")
 	out := fs.String("out", "", "folder for the report (default ./sim-SCENARIO-SEED)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	if code, done := fs.Parse(args); done {
@@ -104,7 +109,7 @@ record; 1 if not; 2 on a usage error or if the run could not complete.`)
 		dir = fmt.Sprintf("sim-%s-%d", *scenario, *seed)
 	}
 
-	opts := simulations.Options{Scenario: *scenario, Seed: *seed, Nodes: *nodes}
+	opts := simulations.Options{Scenario: *scenario, Seed: *seed, Nodes: *nodes, Cedar: *cedar}
 	var prog *progressLine
 	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		prog = newProgressLine(e.stderr, "sim "+*scenario, time.Now)

@@ -237,3 +237,19 @@ func TestProgressLine(t *testing.T) {
 		t.Fatal("cleared twice")
 	}
 }
+
+// --cedar runs the federation under the Cedar packs; the oracle checks
+// their decisions and the run still passes.
+func TestSimRunCedar(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "sim", "run", "--scenario", "eu28", "--nodes", "6", "--seed", "2", "--cedar", "--json", "--out", t.TempDir())
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum["passed"] != true || sum["oracle_violations"] != 0.0 || sum["lost_records"] != 0.0 {
+		t.Fatalf("summary %v", sum)
+	}
+}

@@ -402,6 +402,12 @@ func (d *Daemon) sendRosterRequest(ctx context.Context, p peer.ID, kind string, 
 		s.Reset()
 		return err
 	}
+	if chain == nil {
+		// An announcement is delivered once written; the peer may reset
+		// the stream as soon as it has read it.
+		_ = s.Close()
+		return nil
+	}
 	return s.Close()
 }
 
@@ -419,6 +425,9 @@ func exchangeRoster(ctx context.Context, s network.Stream, kind string, version 
 	}
 	if err := s.CloseWrite(); err != nil {
 		return err
+	}
+	if chain == nil {
+		return nil // an announcement: nothing comes back
 	}
 	for n := 0; ; n++ {
 		b, err := p2p.ReadFrame(s, record.MaxRosterSize)
