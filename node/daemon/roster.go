@@ -423,9 +423,9 @@ func exchangeRoster(ctx context.Context, s network.Stream, kind string, version 
 	if err := p2p.WriteFrame(s, req, maxRosterRequest); err != nil {
 		return err
 	}
-	if err := s.CloseWrite(); err != nil {
-		return err
-	}
+	// The peer may have read the request and closed its side already,
+	// which cancels our write side: what it sends back is what counts.
+	_ = s.CloseWrite()
 	if chain == nil {
 		return nil // an announcement: nothing comes back
 	}

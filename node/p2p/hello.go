@@ -141,9 +141,9 @@ func writeThenRead(s network.Stream, msg []byte, theirs *hello) error {
 	if err := WriteFrame(s, msg, maxHelloSize); err != nil {
 		return err
 	}
-	if err := s.CloseWrite(); err != nil {
-		return fmt.Errorf("p2p: hello: %w", err)
-	}
+	// The peer may answer and close its side before our CloseWrite lands,
+	// which cancels our write side: its answer is what counts.
+	_ = s.CloseWrite()
 	return readHello(s, theirs)
 }
 

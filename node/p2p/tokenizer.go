@@ -460,9 +460,9 @@ func requestReply(s network.Stream, enc []byte) (issuance.Message, error) {
 	if err := WriteFrame(s, enc, issuance.MaxMessageSize); err != nil {
 		return nil, err
 	}
-	if err := s.CloseWrite(); err != nil {
-		return nil, fmt.Errorf("p2p: half-closing: %w", err)
-	}
+	// The issuer may answer and close its side before our CloseWrite
+	// lands, which cancels our write side: its answer is what counts.
+	_ = s.CloseWrite()
 	msg, err := ReadFrame(s, issuance.MaxMessageSize)
 	if err != nil {
 		return nil, err
