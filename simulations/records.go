@@ -12,9 +12,9 @@ import (
 	"strings"
 
 	"github.com/ipfs/go-cid"
-	"github.com/multiformats/go-multihash"
 
 	"github.com/vigie-project/vigie/node/syncengine"
+	"github.com/vigie-project/vigie/protocol/record"
 )
 
 // Simulated records are short self-describing text, so that the simulated
@@ -86,13 +86,9 @@ type recordSpec struct {
 	cedar        *cedarFacts
 }
 
-func cidOf(b []byte) cid.Cid {
-	mh, err := multihash.Sum(b, multihash.SHA2_256, -1)
-	if err != nil {
-		panic(err)
-	}
-	return cid.NewCidV1(cid.DagCBOR, mh)
-}
+// cidOf is a record's CID, as every Vigie record's: CIDv1 dag-cbor over
+// the SHA-256 of its bytes.
+func cidOf(b []byte) cid.Cid { return record.CIDOf(b) }
 
 func encodeRecord(origin string, seq uint64, s recordSpec) []byte {
 	t, to := s.target, s.targetOrigin
