@@ -434,6 +434,19 @@ func NewVerifier(vkey string) (Verifier, error) {
 	return v, nil
 }
 
+// NewVerifiers parses several verifier keys.
+func NewVerifiers(vkeys ...string) ([]Verifier, error) {
+	vs := make([]Verifier, 0, len(vkeys))
+	for _, k := range vkeys {
+		v, err := NewVerifier(k)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
+}
+
 // VerifierKey encodes a verifier made by this package as a verifier key.
 func VerifierKey(v Verifier) (string, error) {
 	p, ok := v.(interface{ publicKey() (byte, []byte) })

@@ -184,7 +184,7 @@ func rosterWitnessing(n *node.Node) Witnessing {
 			r := n.Roster()
 			for _, m := range r.Members {
 				if node.AuditOrigin(r.Federation, m.Agency) == origin && len(m.AuditKeys) > 0 {
-					return verifiers(m.AuditKeys)
+					return checkpoint.NewVerifiers(m.AuditKeys...)
 				}
 			}
 			return nil, fmt.Errorf("daemon: %q is no member's audit log", origin)
@@ -192,7 +192,7 @@ func rosterWitnessing(n *node.Node) Witnessing {
 		WitnessKeys: func(p peer.ID) []checkpoint.Verifier {
 			for _, m := range n.Roster().Members {
 				if m.PeerID == p.String() && m.WitnessKey != "" {
-					vs, _ := verifiers([]string{m.WitnessKey})
+					vs, _ := checkpoint.NewVerifiers(m.WitnessKey)
 					return vs
 				}
 			}
@@ -201,17 +201,6 @@ func rosterWitnessing(n *node.Node) Witnessing {
 	}
 }
 
-func verifiers(keys []string) ([]checkpoint.Verifier, error) {
-	var vs []checkpoint.Verifier
-	for _, k := range keys {
-		v, err := checkpoint.NewVerifier(k)
-		if err != nil {
-			return nil, err
-		}
-		vs = append(vs, v)
-	}
-	return vs, nil
-}
 
 // witnessSigner is this member's cosigning key.
 func witnessSigner(dir string, n *node.Node) (checkpoint.Signer, error) {
