@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vigie-project/vigie/internal/atomicfile"
 )
 
 const (
@@ -73,12 +75,7 @@ func writeSynced(f *os.File, data []byte) error {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("hybrid: syncing key folder: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("hybrid: syncing key folder: %w", err)
 	}
 	return nil

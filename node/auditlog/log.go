@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigie-project/vigie/crypto/checkpoint"
 	"github.com/vigie-project/vigie/crypto/merkle"
+	"github.com/vigie-project/vigie/internal/atomicfile"
 )
 
 // More errors callers test for with errors.Is.
@@ -197,7 +198,7 @@ func (l *Log) load() error {
 		if err := l.f.Sync(); err != nil {
 			return fmt.Errorf("auditlog: %w", err)
 		}
-		if err := syncDir(l.dir); err != nil {
+		if err := atomicfile.SyncDir(l.dir); err != nil {
 			return err
 		}
 	}
@@ -272,18 +273,6 @@ func (l *Log) load() error {
 	l.pendBase = end
 	l.written.Store(end)
 	l.durable.Store(l.tree.size())
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("auditlog: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("auditlog: syncing folder: %w", err)
-	}
 	return nil
 }
 

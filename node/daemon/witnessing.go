@@ -201,7 +201,6 @@ func rosterWitnessing(n *node.Node) Witnessing {
 	}
 }
 
-
 // witnessSigner is this member's cosigning key.
 func witnessSigner(dir string, n *node.Node) (checkpoint.Signer, error) {
 	keys, err := node.EnsureAuditKeys(dir, n.Federation(), n.Agency())

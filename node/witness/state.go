@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigie-project/vigie/crypto/checkpoint"
 	"github.com/vigie-project/vigie/crypto/merkle"
+	"github.com/vigie-project/vigie/internal/atomicfile"
 )
 
 // State is what a witness holds for one origin: the latest checkpoint it
@@ -37,7 +38,7 @@ const (
 	statePrefix     = "origin-"
 	stateSuffix     = ".json"
 	equivocationDir = "equivocations"
-	tmpPrefix       = ".tmp-"
+	tmpPrefix       = atomicfile.TempPrefix
 	// maxStateFile bounds a state file read at start-up.
 	maxStateFile = 4 * checkpoint.MaxNoteSize
 )
@@ -170,39 +171,6 @@ func readBounded(path string, max int) ([]byte, error) {
 // in the same folder is written and fsynced, renamed over the target, and
 // the folder is fsynced so that the rename survives a crash. A reader (or
 // a restart) sees the old content or the new, never a mix.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, tmpPrefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+func writeFileAtomic(dir, name string, data []byte) error {
+	return atomicfile.Write(filepath.Join(dir, name), data, 0o600)
 }
