@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"crypto/rand"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,14 +10,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/vigie-project/vigie/crypto/fedtoken"
-	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/node/p2p"
+	"github.com/vigie-project/vigie/node/p2p/p2ptest"
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
-// Copied and trimmed from node/p2p/helpers_test.go: a real roster with a
-// dealt OPRF key, and real hosts on loopback.
+// A real roster and real hosts on loopback (node/p2p/p2ptest).
 
 type federation struct {
 	roster *record.Roster
@@ -28,56 +24,13 @@ type federation struct {
 
 func newFederation(t testing.TB, n int) *federation {
 	t.Helper()
-	group, _, err := fedtoken.Deal(rand.Reader, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &record.Roster{Federation: "vigie-reconcile-test", Version: 1, ValidFrom: 1700000000,
-		OPRFKey: group.Public, Threshold: 1, Shares: 1}
-	f := &federation{}
-	countries := []string{"FR", "DE", "IT"}
-	for i := range n {
-		key, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := peer.IDFromPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.keys = append(f.keys, key)
-		var seed [hybrid.SeedSize]byte
-		seed[0] = byte(i + 1)
-		m := record.Member{
-			Agency:     record.Agency{Country: countries[i], Org: "svc"},
-			Name:       "Service " + countries[i],
-			OrgType:    record.OrgPolice,
-			PeerID:     id.String(),
-			SigningKey: hybrid.NewKeyFromSeed(seed).Public().Bytes(),
-			Roles:      []record.Role{record.RoleMember},
-		}
-		if i < group.Total {
-			m.Roles = []record.Role{record.RoleIssuer, record.RoleMember}
-			m.ShareIndex, m.SharePublicKey = uint64(group.Shares[i].Index), group.Shares[i].Public
-		}
-		r.Members = append(r.Members, m)
-	}
-	slices.SortFunc(r.Members, func(a, b record.Member) int { return a.Agency.Compare(b.Agency) })
-	if err := r.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	f.roster = r
-	return f
+	f := p2ptest.New(t, "vigie-reconcile-test", n)
+	return &federation{roster: f.Roster, keys: f.Keys}
 }
 
 func startHost(t testing.TB, key crypto.PrivKey, r *record.Roster) *p2p.Host {
 	t.Helper()
-	h, err := p2p.New(context.Background(), key, r, p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return p2ptest.Start(t, key, r)
 }
 
 func TestOverLibp2p(t *testing.T) {

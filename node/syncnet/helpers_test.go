@@ -18,20 +18,14 @@ import (
 	"github.com/multiformats/go-multihash"
 	"github.com/sirupsen/logrus"
 
-	"github.com/vigie-project/vigie/crypto/fedtoken"
-	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/node/p2p"
+	"github.com/vigie-project/vigie/node/p2p/p2ptest"
 	"github.com/vigie-project/vigie/node/syncengine"
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
-// Test federations are real, as in node/p2p's tests: real peer keys, a
-// roster that passes record's checks, real libp2p hosts on loopback.
-
-const testFederation = "vigie-syncnet-test"
-
-var countries = []string{"AT", "BE", "DE", "FR", "IT", "NL"}
-
+// federation is a real one (node/p2p/p2ptest): real peer keys, a roster
+// that passes record's checks, real libp2p hosts on loopback.
 type federation struct {
 	roster *record.Roster
 	keys   []crypto.PrivKey
@@ -41,59 +35,19 @@ type federation struct {
 
 func newFederation(t testing.TB, n int) *federation {
 	t.Helper()
-	group, _, err := fedtoken.Deal(rand.Reader, 1, 1)
-	if err != nil {
-		t.Fatal(err)
+	f := p2ptest.New(t, "vigie-syncnet-test", n)
+	out := &federation{roster: f.Roster, keys: f.Keys, ids: f.IDs}
+	for _, a := range f.Agencies {
+		out.agency = append(out.agency, a.String())
 	}
-	f := &federation{}
-	r := &record.Roster{Federation: testFederation, Version: 1, ValidFrom: 1700000000,
-		OPRFKey: group.Public, Threshold: 1, Shares: 1}
-	for i := range n {
-		key, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := peer.IDFromPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var seed [hybrid.SeedSize]byte
-		seed[0] = byte(i + 1)
-		m := record.Member{
-			Agency:     record.Agency{Country: countries[i], Org: "svc"},
-			Name:       "Service " + countries[i],
-			OrgType:    record.OrgPolice,
-			PeerID:     id.String(),
-			SigningKey: hybrid.NewKeyFromSeed(seed).Public().Bytes(),
-			Roles:      []record.Role{record.RoleMember},
-		}
-		if i == 0 {
-			m.Roles = []record.Role{record.RoleIssuer, record.RoleMember}
-			m.ShareIndex, m.SharePublicKey = uint64(group.Shares[0].Index), group.Shares[0].Public
-		}
-		f.keys, f.ids = append(f.keys, key), append(f.ids, id)
-		f.agency = append(f.agency, m.Agency.String())
-		r.Members = append(r.Members, m)
-	}
-	slices.SortFunc(r.Members, func(a, b record.Member) int { return a.Agency.Compare(b.Agency) })
-	if err := r.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	f.roster = r
-	return f
+	return out
 }
 
 // startHost starts a TCP-only loopback host (a closed host then refuses
 // dials at once) with fast reconnection.
 func startHost(t testing.TB, key crypto.PrivKey, r *record.Roster, opts ...p2p.Option) *p2p.Host {
 	t.Helper()
-	base := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0"), p2p.WithBackoff(20*time.Millisecond, 200*time.Millisecond)}
-	h, err := p2p.New(context.Background(), key, r, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return p2ptest.Start(t, key, r, append([]p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0")}, opts...)...)
 }
 
 // node is a member running a Runner over a memStore.

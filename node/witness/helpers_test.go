@@ -1,24 +1,19 @@
 package witness
 
 import (
-	"context"
 	"crypto/rand"
 	"fmt"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/merkle/testonly"
 
 	"github.com/vigie-project/vigie/crypto/checkpoint"
-	"github.com/vigie-project/vigie/crypto/fedtoken"
-	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/crypto/merkle"
 	"github.com/vigie-project/vigie/node/p2p"
+	"github.com/vigie-project/vigie/node/p2p/p2ptest"
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
@@ -170,45 +165,8 @@ var countries = []string{"AT", "AU", "BE", "BG", "CA", "CY", "CZ", "DE", "DK", "
 
 func newFederation(t testing.TB, n int) *federation {
 	t.Helper()
-	group, _, err := fedtoken.Deal(rand.Reader, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &record.Roster{Federation: "vigie-witness-test", Version: 1, ValidFrom: 1700000000,
-		OPRFKey: group.Public, Threshold: 1, Shares: 1}
-	f := &federation{}
-	for i := range n {
-		key, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := peer.IDFromPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.keys, f.ids = append(f.keys, key), append(f.ids, id)
-		var seed [hybrid.SeedSize]byte
-		seed[0] = byte(i + 1)
-		m := record.Member{
-			Agency:     record.Agency{Country: countries[i], Org: "svc"},
-			Name:       "Service " + countries[i],
-			OrgType:    record.OrgPolice,
-			PeerID:     id.String(),
-			SigningKey: hybrid.NewKeyFromSeed(seed).Public().Bytes(),
-			Roles:      []record.Role{record.RoleMember},
-		}
-		if i == 0 {
-			m.Roles = []record.Role{record.RoleIssuer, record.RoleMember}
-			m.ShareIndex, m.SharePublicKey = uint64(group.Shares[0].Index), group.Shares[0].Public
-		}
-		r.Members = append(r.Members, m)
-	}
-	slices.SortFunc(r.Members, func(a, b record.Member) int { return a.Agency.Compare(b.Agency) })
-	if err := r.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	f.roster = r
-	return f
+	f := p2ptest.New(t, "vigie-witness-test", n)
+	return &federation{roster: f.Roster, keys: f.Keys, ids: f.IDs}
 }
 
 // start starts every member's host on loopback QUIC and tells each where
@@ -216,21 +174,9 @@ func newFederation(t testing.TB, n int) *federation {
 func (f *federation) start(t testing.TB) []*p2p.Host {
 	t.Helper()
 	hosts := make([]*p2p.Host, len(f.keys))
-	book := map[peer.ID][]ma.Multiaddr{}
 	for i, k := range f.keys {
-		h, err := p2p.New(context.Background(), k, f.roster,
-			p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithBackoff(20*time.Millisecond, 200*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
-		hosts[i] = h
-		book[h.ID()] = h.Addrs()
+		hosts[i] = p2ptest.Start(t, k, f.roster, p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"))
 	}
-	for _, h := range hosts {
-		if err := h.SetPeerAddrs(book); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p2ptest.Mesh(t, hosts...)
 	return hosts
 }
