@@ -27,7 +27,7 @@ import (
 const CedarVersion = "v1.9.0"
 
 // Engine identifies the evaluator in every decision.
-const Engine = "cedar-go@" + CedarVersion + " vigie-policy/1"
+const Engine = "cedar-go@" + CedarVersion + " vigie-policy/2"
 
 //go:embed all:packs
 var embedded embed.FS
@@ -36,6 +36,9 @@ var embedded embed.FS
 type Rule struct {
 	ID   string `json:"id"`
 	Cite string `json:"cite"`
+	// Note qualifies a rule listed as checked, e.g. that it was not in
+	// force on the decision's date.
+	Note string `json:"note,omitempty"`
 }
 
 // PolicyInfo describes one loaded policy.

@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"fmt"
 	mathbits "math/bits"
 	"slices"
+	"strings"
 
 	"github.com/cedar-policy/cedar-go"
 )
@@ -25,6 +27,9 @@ type Decision struct {
 	Bundle      string   `json:"bundle"`
 	Engine      string   `json:"engine"`
 	Errors      []string `json:"errors,omitempty"`
+	// Reason says in one sentence why, for people reading a denial: the
+	// bars, or the absence of any legal basis and what was checked.
+	Reason string `json:"reason,omitempty"`
 }
 
 // IDs returns the ids of rules.
@@ -112,13 +117,58 @@ func (b *Bundle) Decide(req Request) Decision {
 	default:
 		d.Decision = Deny
 	}
-	if d.Decision == Deny && len(d.Grounds) == 0 {
-		// No ground matched, so every ground in force was checked in vain.
-		for _, r := range permits {
-			d.Checked = append(d.Checked, r.Rule)
-		}
+	if d.Decision == Deny && len(d.Grounds) == 0 && len(d.Bars) == 0 {
+		d.Checked, d.Reason = b.checkedInVain(n.Action, day, permits, bits)
+	} else if d.Decision == Deny {
+		d.Reason = "barred by " + strings.Join(IDs(d.Bars), ", ")
 	}
 	slices.Sort(obligations)
 	d.Obligations = append(d.Obligations, slices.Compact(obligations)...)
 	return d
+}
+
+// checkedInVain lists the grounds a "no legal basis" denial checked: the
+// grounds in force for the action and flow, none of which applied. When no
+// ground is in force on the date, it lists the grounds for the flow that are
+// not (an instrument not yet or no longer applicable), each with its period,
+// so that the denial still names what the law would need; if there are none
+// at all, the reason says so.
+func (b *Bundle) checkedInVain(action string, day int, inForce ruleList, candidates []uint64) ([]Rule, string) {
+	checked := []Rule{}
+	for _, r := range inForce {
+		checked = append(checked, r.Rule)
+	}
+	if len(checked) > 0 {
+		return checked, fmt.Sprintf("no legal basis: no ground in force applies (%d checked)", len(checked))
+	}
+	for w, word := range candidates {
+		for word != 0 {
+			r := b.rules[w*64+mathbits.TrailingZeros64(word)]
+			word &= word - 1
+			if r.ground {
+				rr := r.Rule
+				rr.Note = "not in force on this date: " + r.period()
+				checked = append(checked, rr)
+			}
+		}
+	}
+	if len(checked) > 0 {
+		return checked, "no legal basis: no ground for " + action + " is in force on this date"
+	}
+	return checked, "no legal basis: the bundle has no ground for " + action + " on this flow"
+}
+
+// period renders a rule's validity as "from A until B" (until exclusive).
+func (r *rule) period() string {
+	var parts []string
+	if r.From != "" {
+		parts = append(parts, "from "+r.From)
+	}
+	if r.Until != "" {
+		parts = append(parts, "until "+r.Until)
+	}
+	if len(parts) == 0 {
+		return "always"
+	}
+	return strings.Join(parts, " ")
 }

@@ -89,9 +89,11 @@
 // (permit) matched and no bar (forbid) matched; an evaluation error in any
 // considered policy makes it indeterminate (never a silent deny). Grounds lists
 // every ground that matched and Bars every bar that matched, whatever the
-// decision. Checked is filled only for a deny without any matching ground: the
-// grounds considered (in force for that action and flow), none of which
-// applied. Obligations are
+// decision. Checked is filled only for a deny without any matching ground or
+// bar: the grounds considered (in force for that action and flow), none of
+// which applied, or, when no ground is in force on the date, the grounds for
+// the flow outside their validity period, each with a note giving it; Reason
+// says in one sentence which case it is. Obligations are
 // those of the matching grounds when allowed, and of the matching bars when
 // denied.
 //

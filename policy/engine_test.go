@@ -88,7 +88,10 @@ func TestValidityDates(t *testing.T) {
 	blk := Request{Action: "act_block", Sender: "DE", Recipient: "FR", Originator: "DE", Categories: []string{"apologie"},
 		HumanReviewed: true, OversightNotified: true}
 	blk.Date = "2015-02-06"
-	if d := b.Decide(blk); d.Decision != Deny || len(d.Checked) != 0 {
+	// Before that date the denial still names the ground the law would
+	// need, marked as not yet in force.
+	if d := b.Decide(blk); d.Decision != Deny || !slices.Equal(IDs(d.Checked), []string{"FR-apologie-block"}) ||
+		!strings.Contains(d.Checked[0].Note, "from 2015-02-07") || !strings.Contains(d.Reason, "no ground for act_block is in force") {
 		t.Fatalf("before 2015-02-07: %+v", d)
 	}
 	blk.Date = "2015-02-07"

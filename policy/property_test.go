@@ -135,26 +135,31 @@ func TestDecisionInvariants(t *testing.T) {
 		if allowed && (len(d.Grounds) == 0 || len(d.Bars) != 0) {
 			fail("allow with %d grounds, %d bars", len(d.Grounds), len(d.Bars))
 		}
-		//
-		// The brief asked for a non-empty checked list on every such
-		// deny, but the engine documents Checked as the grounds considered
-		// for the action and flow, and some flows have none (e.g. act_remove
-		// to PL: no pack gives PL a ground for it). So: an empty checked
-		// list is accepted only if no federation-owned ground (which
-		// applies to every flow) is in force for the action on the date;
-		// such denials are counted below.
+		today := day(t, req.Date)
+		// A "no legal basis" denial names what it checked: the grounds in
+		// force for the flow or, when none is in force on the date, those
+		// that are not; an empty list is accepted only when no ground of any
+		// date could apply, which no federation-owned ground (it governs
+		// every flow) allows. Every denial says why in one sentence.
+		if d.Decision == policy.Deny && d.Reason == "" {
+			fail("deny without a reason")
+		}
 		if d.Decision == policy.Deny && len(d.Bars) == 0 {
 			if len(d.Grounds) != 0 {
 				fail("deny without a bar but with %d grounds", len(d.Grounds))
 			}
 			if len(d.Checked) == 0 {
 				noBasis++
-				today := day(t, req.Date)
 				for _, p := range policies {
-					if p.Owner == "federation" && p.Kind == "ground" && (p.Actions == nil || slices.Contains(p.Actions, req.Action)) &&
-						valid[p.ID].from <= today && today < valid[p.ID].until {
-						fail("deny with nothing checked, but federation ground %s was in force", p.ID)
+					if p.Owner == "federation" && p.Kind == "ground" && (p.Actions == nil || slices.Contains(p.Actions, req.Action)) {
+						fail("deny with nothing checked, but federation ground %s exists for %s", p.ID, req.Action)
 					}
+				}
+			}
+			for _, c := range d.Checked {
+				inForce := valid[c.ID].from <= today && today < valid[c.ID].until
+				if inForce == (c.Note != "") {
+					fail("checked ground %s in force %v but note %q", c.ID, inForce, c.Note)
 				}
 			}
 		}
@@ -162,9 +167,9 @@ func TestDecisionInvariants(t *testing.T) {
 		if again := b.Decide(req); !reflect.DeepEqual(d, again) {
 			fail("second decision differs: %+v", again)
 		}
-		// Only policies in force on the date are cited.
-		today := day(t, req.Date)
-		for _, rules := range [][]policy.Rule{d.Grounds, d.Bars, d.Checked} {
+		// Only policies in force on the date are relied on (checked grounds
+		// out of force carry a note, tested above).
+		for _, rules := range [][]policy.Rule{d.Grounds, d.Bars} {
 			for _, r := range rules {
 				v, ok := valid[r.ID]
 				switch {
@@ -187,7 +192,7 @@ func TestDecisionInvariants(t *testing.T) {
 			t.Errorf("%s: %d allow, %d deny: the generator does not explore both", a, counts[a+"/allow"], counts[a+"/deny"])
 		}
 	}
-	t.Logf("decisions: %v; denials with no ground in force to check: %d", counts, noBasis)
+	t.Logf("decisions: %v; denials with no ground of any date to check: %d", counts, noBasis)
 }
 
 func day(t *testing.T, s string) int {

@@ -355,7 +355,7 @@ func printDecision(w io.Writer, req policy.Request, d policy.Decision) {
 	flow := n.Sender + " → " + n.Recipient
 	fmt.Fprintf(w, "%s: %s %s (%s) on %s", strings.ToUpper(d.Decision), n.Action, flow, strings.Join(n.Categories, ", "), n.Date)
 	if d.Decision == policy.Deny && len(d.Grounds) == 0 && len(d.Bars) == 0 {
-		fmt.Fprint(w, ": no legal basis")
+		fmt.Fprint(w, ": "+d.Reason)
 	}
 	fmt.Fprintln(w)
 	section := func(title string, rules []policy.Rule) {
@@ -365,6 +365,9 @@ func printDecision(w io.Writer, req policy.Request, d policy.Decision) {
 		fmt.Fprintf(w, "%s:\n", title)
 		for _, r := range rules {
 			fmt.Fprintf(w, "  %s — %s\n", r.ID, r.Cite)
+			if r.Note != "" {
+				fmt.Fprintf(w, "    (%s)\n", r.Note)
+			}
 		}
 	}
 	section("grounds relied on", d.Grounds)
