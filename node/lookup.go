@@ -114,7 +114,7 @@ func (n *Node) lookupExpressions(ctx context.Context, requester, purpose, canoni
 		return nil, err
 	}
 	res.Canonical = canonical
-	if n.policy != nil {
+	if n.Policy() != nil {
 		now := n.now()
 		for i := range res.Matches {
 			for j := range res.Matches[i].Assertions {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -44,7 +45,7 @@ type Node struct {
 	syncing   syncState       // federation sync: node/sync*.go
 	retention retentionLimits // the expiry sweep's retention scan
 
-	policy    *policy.Bundle // nil: baseline only (node/policy.go)
+	policy    atomic.Pointer[policy.Bundle] // nil: baseline only (node/policy.go); the roster may name another (node/policybundle.go)
 	decisions decisionCache
 }
 
@@ -87,8 +88,9 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{dir: dir, cfg: cfg, agency: cfg.agency(), log: o.log.WithField("node", cfg.agency().String()), now: o.now, audit: o.audit, policy: o.policy,
+	n := &Node{dir: dir, cfg: cfg, agency: cfg.agency(), log: o.log.WithField("node", cfg.agency().String()), now: o.now, audit: o.audit,
 		retention: defaultRetentionLimits()}
+	n.policy.Store(o.policy)
 	if o.retention != nil {
 		n.retention = *o.retention
 	}
@@ -97,6 +99,13 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Node, error) {
 	}
 	if err := n.loadKeys(); err != nil {
 		return nil, err
+	}
+	// The bundle the roster names is the federation's law: it replaces the
+	// one the node was started with.
+	if b, err := rosterPolicy(dir, n.roster); err != nil {
+		return nil, err
+	} else if b != nil {
+		n.setPolicy(b)
 	}
 	if n.tokens = o.tokens; n.tokens == nil {
 		if n.tokens, err = n.localTokenizer(); errors.Is(err, errTooFewShares) {

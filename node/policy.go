@@ -38,7 +38,7 @@ var ErrNotPermitted = errors.New("node: not permitted by the legal policy")
 func WithPolicy(b *policy.Bundle) Option { return func(o *options) { o.policy = b } }
 
 // Policy returns the Cedar bundle the node enforces, nil without WithPolicy.
-func (n *Node) Policy() *policy.Bundle { return n.policy }
+func (n *Node) Policy() *policy.Bundle { return n.policy.Load() }
 
 // LookupActions returns the actions a look-up explains, per assertion.
 func LookupActions() []string { return []string{"act_refer", "act_remove", "act_block", "act_deref"} }
@@ -184,7 +184,7 @@ func (c *decisionCache) put(k decisionKey, day string, allowed bool) {
 // "policy_decision" event, once per action, record and peer while the
 // decision is cached.
 func (n *Node) policyFlow(action string, peer record.Agency, c cid.Cid, f *RecordFacts) bool {
-	if n.policy == nil || f == nil || f.Kind != store.KindAssertion {
+	if n.Policy() == nil || f == nil || f.Kind != store.KindAssertion {
 		return true
 	}
 	now := n.now()
@@ -198,7 +198,7 @@ func (n *Node) policyFlow(action string, peer record.Agency, c cid.Cid, f *Recor
 		sender, recipient = peer.Country, n.agency.Country
 	}
 	req := n.policyRequest(action, n.agency, sender, recipient, f, now, "")
-	d := n.policy.Decide(req)
+	d := n.Policy().Decide(req)
 	allowed := d.Decision == policy.Allow
 	n.decisions.put(k, day, allowed)
 	if !allowed {
@@ -256,24 +256,24 @@ func (n *Node) MayShareWith(to record.Agency, c cid.Cid, f *RecordFacts) bool {
 // "share" decision for sending the record with facts f to the member to,
 // comma-separated; "" without WithPolicy or for anything but an assertion.
 func (n *Node) ShareGrounds(to record.Agency, f *RecordFacts) string {
-	if n.policy == nil || f == nil || f.Kind != store.KindAssertion {
+	if n.Policy() == nil || f == nil || f.Kind != store.KindAssertion {
 		return ""
 	}
-	d := n.policy.Decide(n.policyRequest("share", n.agency, n.agency.Country, to.Country, f, n.now(), ""))
+	d := n.Policy().Decide(n.policyRequest("share", n.agency, n.agency.Country, to.Country, f, n.now(), ""))
 	return strings.Join(policy.IDs(d.Grounds), ",")
 }
 
 // actionsFor explains, for the look-up's requester (this node's agency),
 // what its own country may do with an assertion.
 func (n *Node) actionsFor(a *record.Assertion, now time.Time, purpose string) map[string]ActionView {
-	if n.policy == nil {
+	if n.Policy() == nil {
 		return nil
 	}
 	f := assertionFacts(a)
 	cc := n.agency.Country
 	out := make(map[string]ActionView, len(LookupActions()))
 	for _, action := range LookupActions() {
-		d := n.policy.Decide(n.policyRequest(action, n.agency, cc, cc, f, now, purpose))
+		d := n.Policy().Decide(n.policyRequest(action, n.agency, cc, cc, f, now, purpose))
 		out[action] = ActionView{Allowed: d.Decision == policy.Allow, Decision: d.Decision, Grounds: policy.IDs(d.Grounds), Bars: policy.IDs(d.Bars)}
 	}
 	return out
@@ -304,12 +304,12 @@ func refusal(d policy.Decision) string {
 // "policy_decision" event (actor: the requester) and refuses the look-up
 // with ErrNotPermitted. Without a bundle it allows.
 func (n *Node) policyQuery(ctx context.Context, requester, purpose string) error {
-	if n.policy == nil {
+	if n.Policy() == nil {
 		return nil
 	}
 	cc := n.agency.Country
 	req := n.policyRequest("query", n.agency, cc, cc, &RecordFacts{Kind: store.KindAssertion}, n.now(), purpose)
-	d := n.policy.Decide(req)
+	d := n.Policy().Decide(req)
 	if d.Decision == policy.Allow {
 		return nil
 	}
@@ -327,13 +327,13 @@ func (n *Node) policyQuery(ctx context.Context, requester, purpose string) error
 // decision is reported as a "policy_decision" event and refuses the
 // retraction with ErrNotPermitted. Without a bundle it allows.
 func (n *Node) policyRetract(ctx context.Context, c cid.Cid, a *record.Assertion) error {
-	if n.policy == nil {
+	if n.Policy() == nil {
 		return nil
 	}
 	cc := n.agency.Country
 	f := assertionFacts(a)
 	req := n.policyRequest("retract", n.agency, cc, cc, f, n.now(), "")
-	d := n.policy.Decide(req)
+	d := n.Policy().Decide(req)
 	if d.Decision == policy.Allow {
 		return nil
 	}
@@ -356,7 +356,7 @@ func (n *Node) policyRetain(ctx context.Context, c cid.Cid, f *RecordFacts) (era
 		return false, ""
 	}
 	req := n.policyRequest("retain", n.agency, f.Origin.Country, n.agency.Country, f, now, "")
-	d := n.policy.Decide(req)
+	d := n.Policy().Decide(req)
 	if d.Decision == policy.Allow {
 		n.decisions.put(k, day, true)
 		return false, ""

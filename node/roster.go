@@ -76,6 +76,9 @@ type RosterChange struct {
 	// Changed lists members present in both whose entry differs
 	// (addresses, name, roles, keys).
 	Changed []MemberRef
+	// Policy is the policy bundle the new version names, when it names
+	// another one than its predecessor (undefined otherwise).
+	Policy cid.Cid
 }
 
 // DiffRosters reports the members next adds, removes and changes relative
@@ -84,6 +87,9 @@ type RosterChange struct {
 func DiffRosters(prev, next *record.Roster) *RosterChange {
 	c := &RosterChange{Federation: next.Federation, From: prev.Version, Version: next.Version}
 	c.CID, _ = next.CID()
+	if next.Policy.Defined() && !next.Policy.Equals(prev.Policy) {
+		c.Policy = next.Policy
+	}
 	for _, m := range next.Members {
 		old, ok := prev.Member(m.Agency)
 		switch {
@@ -154,6 +160,10 @@ func (n *Node) AdoptRoster(ctx context.Context, data []byte) (*RosterChange, err
 	if err := n.checkOwnEntry(cur, next); err != nil {
 		return nil, err
 	}
+	bundle, err := rosterPolicy(n.dir, next)
+	if err != nil {
+		return nil, fmt.Errorf("node: roster version %d: %w", next.Version, err)
+	}
 	if err := n.persistRoster(cur, next, data); err != nil {
 		return nil, fmt.Errorf("node: saving roster version %d: %w", next.Version, err)
 	}
@@ -161,6 +171,10 @@ func (n *Node) AdoptRoster(ctx context.Context, data []byte) (*RosterChange, err
 	n.roster = next
 	n.rosterMu.Unlock()
 	change := DiffRosters(cur, next)
+	if bundle != nil && (n.Policy() == nil || n.Policy().Hash() != bundle.Hash()) {
+		n.setPolicy(bundle)
+		n.log.WithField("bundle", next.Policy.String()).WithField("hash", bundle.Hash()).Info("deciding with the policy bundle the new roster names")
+	}
 	n.log.WithField("version", next.Version).WithField("added", len(change.Added)).WithField("removed", len(change.Removed)).Info("adopted a new roster")
 	return change, nil
 }
@@ -221,12 +235,28 @@ func archiveName(version uint64) string { return fmt.Sprintf("roster-%d.cbor", v
 // is, if the removed issuers hold the highest share indices; anything else
 // needs a resharing ceremony, which is not supported yet.
 func AmendRoster(current *record.Roster, add []record.Member, remove []record.Agency) (*record.Roster, error) {
+	return AmendRosterWith(current, RosterAmendment{Add: add, Remove: remove})
+}
+
+// RosterAmendment is what a new roster version changes: members added and
+// removed, and the policy bundle it names (undefined: unchanged).
+type RosterAmendment struct {
+	Add    []record.Member
+	Remove []record.Agency
+	Policy cid.Cid
+}
+
+// AmendRosterWith drafts the version after current with the changes of a;
+// see AmendRoster.
+func AmendRosterWith(current *record.Roster, a RosterAmendment) (*record.Roster, error) {
+	add, remove := a.Add, a.Remove
 	prev, err := current.CID()
 	if err != nil {
 		return nil, fmt.Errorf("%w: current roster: %v", ErrInvalidInput, err)
 	}
-	if len(add) == 0 && len(remove) == 0 {
-		return nil, fmt.Errorf("%w: nothing to add or remove", ErrInvalidInput)
+	newPolicy := a.Policy.Defined() && !a.Policy.Equals(current.Policy)
+	if len(add) == 0 && len(remove) == 0 && !newPolicy {
+		return nil, fmt.Errorf("%w: nothing to add or remove, and no new policy bundle", ErrInvalidInput)
 	}
 	next := &record.Roster{
 		Federation: current.Federation,
@@ -237,6 +267,9 @@ func AmendRoster(current *record.Roster, add []record.Member, remove []record.Ag
 		Threshold:  current.Threshold,
 		Shares:     current.Shares,
 		Policy:     current.Policy,
+	}
+	if newPolicy {
+		next.Policy = a.Policy
 	}
 	gone := make(map[record.Agency]bool, len(remove))
 	for _, a := range remove {

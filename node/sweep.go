@@ -55,7 +55,7 @@ func (n *Node) Sweep(ctx context.Context) (int, error) {
 				"records": joinCIDs(part), "count": strconv.Itoa(len(part)), "reason": "expired"}})
 		}
 	}
-	if n.policy == nil {
+	if n.Policy() == nil {
 		return total, nil
 	}
 	erased, err := n.sweepRetention(ctx)

@@ -593,7 +593,7 @@ func ownerCountries(owner string) (countries []string, ok bool) {
 	if isCountry(owner) {
 		return []string{owner}, true
 	}
-	for _, party := range strings.FieldsFunc(owner, func(r rune) bool { return r == '-' || r == ',' || r == ' ' }) {
+	for _, party := range splitParties(owner) {
 		switch {
 		case party == "EU":
 			countries = append(countries, append([]string{"EU"}, euParties...)...)
@@ -602,6 +602,11 @@ func ownerCountries(owner string) (countries []string, ok bool) {
 		}
 	}
 	return countries, len(countries) > 0
+}
+
+// splitParties splits an instrument owner such as "EU-US" into its parties.
+func splitParties(owner string) []string {
+	return strings.FieldsFunc(owner, func(r rune) bool { return r == '-' || r == ',' || r == ' ' })
 }
 
 // lintOwnership checks that a policy owned by a country (or by an

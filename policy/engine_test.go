@@ -1,12 +1,15 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/cedar-policy/cedar-go"
 )
@@ -246,4 +249,47 @@ func decideWithoutIndex(b *Bundle, req Request) Decision {
 		d.Decision = Deny
 	}
 	return d
+}
+
+func TestOwnerDigestFollowsOnlyTheOwnersPolicies(t *testing.T) {
+	base, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Edit FR's pack: FR's digest changes, DE's and the federation's do not.
+	fsys := fstest.MapFS{}
+	_ = fs.WalkDir(EmbeddedFS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := fs.ReadFile(EmbeddedFS(), p)
+			fsys[p] = &fstest.MapFile{Data: data}
+		}
+		return nil
+	})
+	fr := string(fsys["countries/FR.cedar"].Data)
+	fsys["countries/FR.cedar"] = &fstest.MapFile{Data: []byte(strings.Replace(fr, "@id(\"FR-", "@id(\"FR-x-", 1))}
+	edited, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for owner, changed := range map[string]bool{"FR": true, "DE": false, "federation": false, "EU-US": false} {
+		a, err := base.OwnerDigest(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := edited.OwnerDigest(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) != changed {
+			t.Errorf("%s: digest changed %v, want %v", owner, !bytes.Equal(a, b), changed)
+		}
+	}
+	if _, err := base.OwnerDigest("JP"); err == nil {
+		t.Error("digest of an owner without policies")
+	}
+	for owner, want := range map[string][]string{"FR": {"FR"}, "EU-US": {"US"}, "EU-GB": {"GB"}, "EU": nil, "federation": nil} {
+		if got := OwnerSigners(owner); !slices.Equal(got, want) {
+			t.Errorf("OwnerSigners(%s) = %v, want %v", owner, got, want)
+		}
+	}
 }

@@ -185,7 +185,7 @@ come from a resharing ceremony, not from a roster amendment.`)
 }
 
 func runFederationAmend(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e, "vigie federation amend --roster CURRENT.cbor [--add MEMBER.json]... [--remove CC-ORG]... --out NEXT.cbor [--json]", `
+	fs := newFlagSet(e, "vigie federation amend --roster CURRENT.cbor [--add MEMBER.json]... [--remove CC-ORG]... [--policy ARCHIVE] --out NEXT.cbor [--json]", `
 Drafts the roster version that follows CURRENT.cbor, with the members
 described by the --add files (member.json from 'vigie federation member')
 added and the --remove agencies (e.g. FR-pharos) removed, and writes it,
@@ -194,6 +194,13 @@ unchanged: new members are not issuers, and an issuer can be removed only
 while the threshold of issuers remains and only the issuers holding the
 highest share indices (otherwise the shares must be dealt again).
 
+--policy names a new policy bundle (an archive from 'vigie policy pack'),
+which must already carry its owners' signatures ('vigie policy verify'):
+members sign the roster, and with it the whole bundle, only after reviewing
+'vigie policy diff' against the bundle in force. Give the archive to the
+members adopting by hand ('vigie policy install'); running members fetch it
+from their peers.
+
 A strict majority of CURRENT's members must then sign NEXT.cbor, one after
 the other, with 'vigie federation sign'; each node then adopts it with
 'vigie federation adopt'.`)
@@ -201,6 +208,7 @@ the other, with 'vigie federation sign'; each node then adopts it with
 	var adds, removes listFlag
 	fs.Var(&adds, "add", "member.json of an agency to add (repeatable)")
 	fs.Var(&removes, "remove", "agency to remove, as CC-ORG (repeatable)")
+	policyPath := fs.String("policy", "", "archive of the policy bundle the new version names")
 	out := fs.String("out", "", "file to write the draft to; it must not exist (required)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if code, done := fs.Parse(args); done {
@@ -212,8 +220,8 @@ the other, with 'vigie federation sign'; each node then adopts it with
 	if *rosterPath == "" || *out == "" {
 		return fs.usageError("--roster and --out are required")
 	}
-	if len(adds) == 0 && len(removes) == 0 {
-		return fs.usageError("nothing to do: give --add or --remove")
+	if len(adds) == 0 && len(removes) == 0 && *policyPath == "" {
+		return fs.usageError("nothing to do: give --add, --remove or --policy")
 	}
 	var add []record.Member
 	for _, path := range adds {
@@ -246,7 +254,19 @@ the other, with 'vigie federation sign'; each node then adopts it with
 		e.errorf("federation amend: %s already exists; it may hold signatures, so it is not overwritten", *out)
 		return exitUsage
 	}
-	next, err := node.AmendRoster(cur, add, remove)
+	amendment := node.RosterAmendment{Add: add, Remove: remove}
+	if *policyPath != "" {
+		a, ok := readArchive(e, "federation amend", *policyPath)
+		if !ok {
+			return exitUsage
+		}
+		if _, err := node.VerifyPolicyArchive(a, cur); err != nil {
+			e.errorf("federation amend: --policy %s: %s", *policyPath, strings.TrimPrefix(err.Error(), "node: "))
+			return exitNegative
+		}
+		amendment.Policy = a.CID()
+	}
+	next, err := node.AmendRosterWith(cur, amendment)
 	if err == nil {
 		err = node.WriteRosterFile(*out, next)
 	}
@@ -516,6 +536,9 @@ func printChange(e *env, c *node.RosterChange) {
 			fmt.Fprintf(e.stdout, "  %s %-14s peer %s\n", l.sign, m.Agency, m.PeerID)
 		}
 	}
+	if c.Policy.Defined() {
+		fmt.Fprintf(e.stdout, "  policy bundle %s\n", c.Policy)
+	}
 }
 
 func changeJSON(c *node.RosterChange) map[string]any {
@@ -530,6 +553,9 @@ func changeJSON(c *node.RosterChange) map[string]any {
 		"added": refs(c.Added), "removed": refs(c.Removed), "changed": refs(c.Changed)}
 	if c.CID.Defined() {
 		v["cid"] = c.CID.String()
+	}
+	if c.Policy.Defined() {
+		v["policy"] = c.Policy.String()
 	}
 	return v
 }

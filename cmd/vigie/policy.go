@@ -23,13 +23,17 @@ const maxPolicyFile = 16 << 20
 func policyCommand() *command {
 	return &command{
 		name:    "policy",
-		summary: "lint, test, explain, diff and replay the legal policy packs (Cedar)",
+		summary: "lint, test, explain, diff, replay, pack, sign and install the legal policy packs (Cedar)",
 		subs: []*command{
 			{name: "lint", summary: "check a policy bundle: annotations, dates, actions, schema, ownership", run: runPolicyLint},
 			{name: "test", summary: "run JSON test vectors against a policy bundle", run: runPolicyTest},
 			{name: "explain", summary: "decide one request and show the grounds, bars and obligations", run: runPolicyExplain},
 			{name: "diff", summary: "list the decisions that change between two policy bundles", run: runPolicyDiff},
 			{name: "replay", summary: "re-run recorded decisions against their bundle or another one", run: runPolicyReplay},
+			{name: "pack", summary: "pack a bundle into an archive for the owners to sign", run: runPolicyPack},
+			{name: "sign", summary: "sign, as a member, the policies its country owns in an archive", run: runPolicySign},
+			{name: "verify", summary: "check an archive's owner signatures against a roster", run: runPolicyVerify},
+			{name: "install", summary: "install a checked archive in a node folder", run: runPolicyInstall},
 		},
 	}
 }

@@ -193,6 +193,7 @@ func (rs *rosterSync) goLocked(f func()) {
 func (d *Daemon) startRosterSync() error {
 	rs := &d.roster
 	d.h.Handle(RosterProtocol, d.serveRoster)
+	d.h.Handle(PolicyProtocol, d.servePolicy)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.ctx, rs.cancel = context.WithCancel(context.Background())
@@ -379,7 +380,7 @@ func (d *Daemon) fetchRosters(ctx context.Context, p peer.ID, target uint64) err
 			return err
 		}
 		for _, data := range chain {
-			if _, err := d.AdoptRoster(ctx, data); err != nil && !errors.Is(err, node.ErrStaleRoster) {
+			if _, err := d.adoptFetched(ctx, p, data); err != nil && !errors.Is(err, node.ErrStaleRoster) {
 				return err
 			}
 		}
