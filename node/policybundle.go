@@ -63,6 +63,19 @@ func PackPolicy(fsys fs.FS) (*record.PolicyArchive, *policy.Bundle, error) {
 // LoadPolicyArchive loads the bundle an archive carries, without checking
 // its signatures.
 func LoadPolicyArchive(a *record.PolicyArchive) (*policy.Bundle, error) {
+	fsys, err := PolicyArchiveFS(a)
+	if err != nil {
+		return nil, err
+	}
+	b, err := policy.Load(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("policy bundle %s: %w", a.CID(), err)
+	}
+	return b, nil
+}
+
+// PolicyArchiveFS returns the files of the archive's bundle, read-only.
+func PolicyArchiveFS(a *record.PolicyArchive) (fs.FS, error) {
 	pb, err := record.DecodePolicyBundle(a.Bundle)
 	if err != nil {
 		return nil, err
@@ -71,11 +84,7 @@ func LoadPolicyArchive(a *record.PolicyArchive) (*policy.Bundle, error) {
 	for _, f := range pb.Files {
 		fsys[f.Path] = &fstest.MapFile{Data: f.Data, Mode: 0o444}
 	}
-	b, err := policy.Load(fsys)
-	if err != nil {
-		return nil, fmt.Errorf("policy bundle %s: %w", a.CID(), err)
-	}
-	return b, nil
+	return fsys, nil
 }
 
 // SignPolicyArchive adds signer's signature for every owner of the bundle

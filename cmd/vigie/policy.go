@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie-project/vigie/node"
 	"github.com/vigie-project/vigie/policy"
+	"github.com/vigie-project/vigie/protocol/record"
 )
 
 // exitIndeterminate is explain's exit status for an indeterminate decision.
@@ -39,8 +41,10 @@ func policyCommand() *command {
 }
 
 const bundleHelp = `A BUNDLE is a folder with schema.cedarschema, baseline/*.cedar,
-countries/<CC>.cedar and instruments/*.cedar; without one, the bundle built
-into this binary is used. "embedded" names the built-in bundle explicitly.`
+countries/<CC>.cedar and instruments/*.cedar, or an archive file from 'vigie
+policy pack' (its signatures are not checked here: 'vigie policy verify');
+without one, the bundle built into this binary is used. "embedded" names the
+built-in bundle explicitly.`
 
 // loadBundle loads dir ("" or "embedded": the built-in bundle) and reports
 // failures on stderr.
@@ -49,6 +53,8 @@ func loadBundle(e *env, dir string) (*policy.Bundle, bool) {
 	var err error
 	if dir == "" || dir == "embedded" {
 		b, err = policy.Default()
+	} else if st, serr := os.Stat(dir); serr == nil && st.Mode().IsRegular() {
+		b, err = loadArchiveBundle(dir)
 	} else {
 		b, err = policy.LoadDir(dir)
 	}
@@ -118,16 +124,28 @@ exit 0).
 		return code
 	}
 	if len(fs.Args()) > 1 {
-		return fs.usageError("give at most one bundle folder")
+		return fs.usageError("give at most one bundle")
 	}
 	var fsys iofs.FS = policy.EmbeddedFS()
 	name := "embedded"
 	if len(fs.Args()) == 1 && fs.Args()[0] != "embedded" {
 		name = fs.Args()[0]
-		if st, err := os.Stat(name); err != nil || !st.IsDir() {
-			return fs.usageError("%s is not a folder", name)
+		st, err := os.Stat(name)
+		switch {
+		case err == nil && st.Mode().IsRegular():
+			var a *record.PolicyArchive
+			if a, err = decodeArchiveFile(name); err == nil {
+				fsys, err = node.PolicyArchiveFS(a)
+			}
+			if err != nil {
+				e.errorf("policy lint: %s: %v", name, err)
+				return exitUsage
+			}
+		case err != nil || !st.IsDir():
+			return fs.usageError("%s is not a folder or a policy archive file", name)
+		default:
+			fsys = os.DirFS(name)
 		}
-		fsys = os.DirFS(name)
 	}
 	b, probs := policy.Lint(fsys)
 	errs := 0

@@ -237,15 +237,20 @@ or not the node is running.
 }
 
 func readArchive(e *env, cmd, path string) (*record.PolicyArchive, bool) {
-	data, err := readBoundedFile(path, record.MaxPolicyArchiveSize)
-	if err == nil {
-		var a *record.PolicyArchive
-		if a, err = record.DecodePolicyArchive(data); err == nil {
-			return a, true
-		}
+	a, err := decodeArchiveFile(path)
+	if err != nil {
+		e.errorf("%s: %s: %v", cmd, path, err)
+		return nil, false
 	}
-	e.errorf("%s: %s: %v", cmd, path, err)
-	return nil, false
+	return a, true
+}
+
+func decodeArchiveFile(path string) (*record.PolicyArchive, error) {
+	data, err := readBoundedFile(path, record.MaxPolicyArchiveSize)
+	if err != nil {
+		return nil, err
+	}
+	return record.DecodePolicyArchive(data)
 }
 
 func writeArchive(e *env, cmd, path string, a *record.PolicyArchive) bool {
@@ -258,4 +263,13 @@ func writeArchive(e *env, cmd, path string, a *record.PolicyArchive) bool {
 		return false
 	}
 	return true
+}
+
+// loadArchiveBundle loads the bundle an archive file carries.
+func loadArchiveBundle(path string) (*policy.Bundle, error) {
+	a, err := decodeArchiveFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return node.LoadPolicyArchive(a)
 }
