@@ -11,6 +11,7 @@
 //	issuer.share  this node's share of the federation OPRF key, if it is an issuer (0600)
 //	roster.cbor   the signed federation roster this node follows
 //	rosters/      every roster version adopted, for the audit trail (AdoptRoster)
+//	policy/       signed policy bundle archives, <cid>.cbor (InstallPolicy)
 //	store/        the Pebble store (records, indexes, local log, sync cursors)
 //	vigie.sock    the local API of a running node (node/localapi), owner only
 //
@@ -40,6 +41,15 @@
 // the baseline, retraction only by the assertion's origin) before storing
 // it; and the Announcer, told of every batch the node appends. The
 // libp2p side lives in node/syncnet, and node/daemon puts them together.
+//
+// # Legal policy
+//
+// With a Cedar bundle (WithPolicy, or the bundle the roster names, which
+// takes precedence: policybundle.go) the node decides share, accept, query,
+// retain, retract and the act_* actions shown in look-ups on top of the
+// baseline (policy.go). A roster version that names a new bundle is adopted
+// only once the bundle is installed and carries its owners' signatures;
+// the node then swaps bundles atomically and forgets cached decisions.
 //
 // # Privacy
 //

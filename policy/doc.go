@@ -23,6 +23,15 @@
 // slash path relative to the bundle root, each contributing
 // path "\n" len(content) "\n" content.
 //
+// # Owners and signatures
+//
+// A bundle comes into force when a roster version names it (node package);
+// owners sign what they own. OwnerDigest hashes the canonical text of one
+// owner's policies, so an owner's signature stays valid while only other
+// owners' packs change; OwnerSigners says which countries sign for an owner
+// (a country for itself, the non-EU parties for an instrument; none for
+// "federation" and "EU", which the roster's majority approves).
+//
 // # Annotations
 //
 // Every permit and forbid carries:

@@ -13,6 +13,11 @@
 //   - Manifest: an origin's signature over a batch of its records.
 //   - Roster: the signed membership of the federation.
 //
+// Outside the record set, PolicyBundle and PolicyArchive carry the
+// federation's policy packs: the bundle (the files) is what a roster's
+// "policy" field names by CID, the archive adds each owner's signature over
+// the digest of the policies it owns (see policybundle.go).
+//
 // Assertions, retractions and sightings carry their origin agency and a
 // sequence number, one counter per origin shared by the three types and
 // starting at 1; batches cover consecutive runs of it.
