@@ -54,7 +54,7 @@ var schema = map[Kind]struct{ allowed, required []string }{
 		"record", "country", "category", "legal_ground", "rule"}, required: []string{"inputs_digest", "bundle_hash", "action", "decision"}},
 	KindTokenBatch:  {allowed: []string{"peer", "count", "epoch", "legal_ground", "country"}, required: []string{"peer", "count"}},
 	KindKeyEvent:    {allowed: []string{"event", "key_type", "key_id", "reason"}, required: []string{"event", "key_id"}},
-	KindRosterEvent: {allowed: []string{"event", "roster", "version", "signers", "country"}, required: []string{"event", "roster"}},
+	KindRosterEvent: {allowed: []string{"event", "roster", "version", "signers", "country", "policy", "bundle_hash"}, required: []string{"event", "roster"}},
 	KindWitnessed:   {allowed: []string{"origin", "size", "root", "peer"}, required: []string{"origin", "size", "root"}},
 }
 

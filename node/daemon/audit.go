@@ -99,10 +99,18 @@ func tokenBatchEvent(n *node.Node, pol *node.BaselinePolicy, b p2p.Batch) {
 }
 
 // rosterEvent records a roster version adopted.
+// rosterEvent logs an adopted roster version and, when it brings a new
+// policy bundle into force, the bundle (the policy lifecycle's "active"
+// step, legal-rules.md §3.6).
 func rosterEvent(n *node.Node, change *node.RosterChange) {
-	n.Audit(context.Background(), node.AuditEvent{Kind: "roster_event", Actor: "local", Fields: map[string]string{
-		"event": "adopted", "roster": change.CID.String(), "version": strconv.FormatUint(change.Version, 10),
-	}})
+	fields := map[string]string{"event": "adopted", "roster": change.CID.String(), "version": strconv.FormatUint(change.Version, 10)}
+	if change.Policy.Defined() {
+		fields["policy"] = change.Policy.String()
+		if b := n.Policy(); b != nil {
+			fields["bundle_hash"] = b.Hash()
+		}
+	}
+	n.Audit(context.Background(), node.AuditEvent{Kind: "roster_event", Actor: "local", Fields: fields})
 }
 
 // AuditLog is the member's tamper-evident audit log.
