@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/vigie-project/vigie/node/store"
+	"github.com/vigie-project/vigie/policy"
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
@@ -19,8 +20,15 @@ var ErrRejected = errors.New("node: received batch rejected")
 // it durably: the origin must be a roster member signing with the key the
 // roster names, the manifest signature must verify (one hybrid verification
 // for the whole batch), every record must be in the Merkle tree it signs and
-// must decode and validate in full. Either the whole batch is stored or
-// none of it. Records already held are not stored twice.
+// must decode and validate in full. With WithPolicy, the Cedar "accept"
+// decision must allow this agency to receive every assertion of a batch
+// from another origin, as it must for a delivery by sync: a batch carried
+// offline (vigie import) comes by no path the sender's "share" decision
+// guarded. A refusal fails with an error wrapping ErrNotPermitted that
+// names the record and the bars, is reported as a "policy_decision" audit
+// event and is counted as a policy violation (SyncCounters). Either the
+// whole batch is stored or none of it. Records already held are not stored
+// twice.
 func (n *Node) Ingest(ctx context.Context, b *record.Batch) ([]cid.Cid, error) {
 	pub, err := n.Roster().SignerKey(b.Manifest.Origin, b.Manifest.KeyID)
 	if err != nil {
@@ -39,6 +47,9 @@ func (n *Node) Ingest(ctx context.Context, b *record.Batch) ([]cid.Cid, error) {
 		}
 		entries, facts = append(entries, e), append(facts, f)
 	}
+	if err := n.policyAcceptBatch(ctx, b.Manifest.Origin, cids, facts); err != nil {
+		return nil, err
+	}
 	manifest, err := b.Manifest.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("%w: manifest: %v", ErrRejected, err)
@@ -55,6 +66,47 @@ func (n *Node) Ingest(ctx context.Context, b *record.Batch) ([]cid.Cid, error) {
 	n.collected(ctx, b.Manifest.Origin.String(), entries, facts, indexes)
 	n.announce(bundlesOf(entries, facts, indexes))
 	return cids, nil
+}
+
+// policyAcceptBatch asks the Cedar "accept" decision for this agency
+// receiving, from the batch's origin, each assertion of the batch (CIDs
+// cids, facts facts): a batch of this agency's own records is not
+// re-checked, and without a bundle only the baseline applies. The first
+// assertion not allowed (deny or indeterminate) refuses the batch; its
+// decision is reported and counted. The decisions are not cached: a
+// refusal must name its bars every time, and imports are rare.
+func (n *Node) policyAcceptBatch(ctx context.Context, origin record.Agency, cids []cid.Cid, facts []*RecordFacts) error {
+	if origin == n.agency {
+		return nil
+	}
+	// The baseline binds with or without a bundle: an origin's TLP:RED
+	// record may not reach another member by any path.
+	for i, f := range facts {
+		if !MayHold(origin, n.agency, f) {
+			n.syncing.violations.Add(1)
+			return fmt.Errorf("%w: %s may not hold record %s (%s of %s): the federation baseline keeps it with its origin (TLP:RED)",
+				ErrNotPermitted, n.agency, cids[i], f.Kind, origin)
+		}
+	}
+	b := n.Policy()
+	if b == nil {
+		return nil
+	}
+	now := n.now()
+	for i, f := range facts {
+		if f.Kind != store.KindAssertion {
+			continue
+		}
+		req := n.policyRequest("accept", n.agency, origin.Country, n.agency.Country, f, now, "")
+		d := b.Decide(req)
+		if d.Decision == policy.Allow {
+			continue
+		}
+		n.auditEvent(ctx, policyDecisionEvent(req, d, cids[i], origin, f))
+		n.syncing.violations.Add(1)
+		return fmt.Errorf("%w: %s may not accept record %s (%s of %s): %s", ErrNotPermitted, n.agency.Country, cids[i], f.Kind, origin, refusalDetail(d))
+	}
+	return nil
 }
 
 // entryFor decodes a record in full and extracts the store's index facts;

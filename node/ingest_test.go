@@ -5,16 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigie-project/vigie/crypto/hybrid"
 	"github.com/vigie-project/vigie/node/store"
+	"github.com/vigie-project/vigie/policy"
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
 // signedBatch builds count assertions of n's agency with sequence numbers
 // from first, signed with n's key as another node would send them.
 func signedBatch(t testing.TB, n *Node, first uint64, count int, salt string) *record.Batch {
+	t.Helper()
+	return signedBatchWith(t, n, first, count, salt, nil)
+}
+
+// signedBatchWith is signedBatch with each assertion i changed by edit
+// (if not nil) before it is encoded.
+func signedBatchWith(t testing.TB, n *Node, first uint64, count int, salt string, edit func(i int, a *record.Assertion)) *record.Batch {
 	t.Helper()
 	key, err := hybrid.ReadKeyFile(filepath.Join(n.dir, agencyKey))
 	if err != nil {
@@ -30,6 +41,9 @@ func signedBatch(t testing.TB, n *Node, first uint64, count int, salt string) *r
 			LegalBasis:  []string{"TCO:Art.5"},
 			TLP:         record.TLPAmber, PAP: record.PAPAmber, SourceEval: "B", InfoEval: "2", Onward: record.OnwardAsk,
 			Created: uint64(n.now().Unix()), Origin: n.agency, Seq: first + uint64(i),
+		}
+		if edit != nil {
+			edit(i, &a)
 		}
 		if recs[i], err = a.Encode(); err != nil {
 			t.Fatal(err)
@@ -140,4 +154,130 @@ func mustEncode(t testing.TB, r record.Record) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Ingest asks the Cedar "accept" decision for a batch of another origin
+// (a bundle carried offline): a batch DE may accept from FR is stored; one
+// holding a single record DE may not accept is refused whole, naming the
+// record and the bar, reported and counted; DE's own batch is not
+// re-checked.
+func TestIngestAsksAccept(t *testing.T) {
+	out, _ := genesis(t, 1, 2, MemberSpec{Country: "FR", Org: "pharos"}, MemberSpec{Country: "DE", Org: "bka"})
+	fr := join(t, out, "FR-pharos") // signs only
+	sink := &eventSink{}
+	de := joinWith(t, out, "DE-bka", WithPolicy(defaultBundle(t)), WithAuditSink(sink))
+	ctx := context.Background()
+	expiry := uint64(time.Now().Add(30 * 24 * time.Hour).Unix())
+	withExpiry := func(_ int, a *record.Assertion) { a.Expires = expiry }
+
+	ok := signedBatchWith(t, fr, 1, 4, "ok", withExpiry)
+	cids, err := de.Ingest(ctx, ok)
+	if err != nil {
+		t.Fatalf("Ingest of a batch DE may accept: %v", err)
+	}
+	for _, c := range cids {
+		if !isStored(t, de, c) {
+			t.Fatalf("%s not stored", c)
+		}
+	}
+	before, err := de.Store().Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Record 2 has no time limit: fed-time-limit-required bars accepting it.
+	bad := signedBatchWith(t, fr, 5, 4, "bad", func(i int, a *record.Assertion) {
+		if i != 2 {
+			a.Expires = expiry
+		}
+	})
+	badCIDs, err := record.VerifyBatch(&bad.Manifest, bad.Records, mustSignerKey(t, de, bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = de.Ingest(ctx, bad)
+	if !errors.Is(err, ErrNotPermitted) || !strings.Contains(err.Error(), badCIDs[2].String()) ||
+		!strings.Contains(err.Error(), "fed-time-limit-required") {
+		t.Fatalf("Ingest = %v; want ErrNotPermitted naming record %s and fed-time-limit-required", err, badCIDs[2])
+	}
+	after, err := de.Store().Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.LogLength != before.LogLength {
+		t.Fatalf("a refused batch changed the log from %d to %d entries", before.LogLength, after.LogLength)
+	}
+	for _, c := range badCIDs {
+		if isStored(t, de, c) {
+			t.Fatalf("record %s of a refused batch was stored", c)
+		}
+	}
+	evs := sink.decisions()
+	if len(evs) != 1 || evs[0].Fields["action"] != "accept" || evs[0].Fields["decision"] != policy.Deny ||
+		evs[0].Fields["record"] != badCIDs[2].String() || evs[0].Fields["country"] != "FR" ||
+		!slices.Contains(strings.Split(evs[0].Fields["bars"], ","), "fed-time-limit-required") {
+		t.Fatalf("events %+v", evs)
+	}
+	if c := de.SyncCounters(); c.PolicyViolations != 1 {
+		t.Fatalf("counters %+v; want one policy violation", c)
+	}
+
+	// DE's own batch, even without a time limit, is DE's to keep.
+	if _, err := de.Ingest(ctx, signedBatch(t, de, 1, 2, "own")); err != nil {
+		t.Fatalf("Ingest of DE's own batch: %v", err)
+	}
+	if len(sink.decisions()) != 1 {
+		t.Fatalf("DE's own batch was re-checked: %+v", sink.decisions())
+	}
+}
+
+// A batch for which no ground applies says so and lists what was checked.
+func TestIngestWithoutLegalBasis(t *testing.T) {
+	// No pack gives JP a ground to accept.
+	out, _ := genesis(t, 1, 2, MemberSpec{Country: "FR", Org: "pharos"}, MemberSpec{Country: "JP", Org: "npa"})
+	fr := join(t, out, "FR-pharos")
+	jp := joinWith(t, out, "JP-npa", WithPolicy(defaultBundle(t)))
+	expiry := uint64(time.Now().Add(30 * 24 * time.Hour).Unix())
+	b := signedBatchWith(t, fr, 1, 1, "x", func(_ int, a *record.Assertion) { a.Expires = expiry })
+	_, err := jp.Ingest(context.Background(), b)
+	if !errors.Is(err, ErrNotPermitted) || !strings.Contains(err.Error(), "no legal basis; checked: ") {
+		t.Fatalf("Ingest = %v; want ErrNotPermitted, no legal basis with the grounds checked", err)
+	}
+	requireNothingStored(t, jp, "a batch without a legal basis")
+}
+
+func mustSignerKey(t *testing.T, n *Node, b *record.Batch) *hybrid.PublicKey {
+	t.Helper()
+	pub, err := n.Roster().SignerKey(b.Manifest.Origin, b.Manifest.KeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// Without any bundle, the baseline still binds an import: another origin's
+// TLP:RED record is refused and nothing is stored.
+func TestIngestKeepsTheBaselineWithoutABundle(t *testing.T) {
+	out, _ := genesis(t, 1, 2, MemberSpec{Country: "FR", Org: "pharos"}, MemberSpec{Country: "DE", Org: "bka"})
+	fr := join(t, out, "FR-pharos")
+	de := join(t, out, "DE-bka")
+	red := signedBatchWith(t, fr, 1, 3, "red", func(i int, a *record.Assertion) {
+		if i == 1 {
+			a.TLP = record.TLPRed
+		}
+	})
+	before, err := de.Store().Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := de.Ingest(context.Background(), red); !errors.Is(err, ErrNotPermitted) || !strings.Contains(err.Error(), "TLP:RED") {
+		t.Fatalf("Ingest of another origin's TLP:RED record = %v", err)
+	}
+	after, err := de.Store().Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.LogLength != before.LogLength || de.SyncCounters().PolicyViolations != 1 {
+		t.Fatalf("log %d → %d, counters %+v", before.LogLength, after.LogLength, de.SyncCounters())
+	}
 }

@@ -119,25 +119,39 @@ func InputsDigest(req policy.Request) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// decisionKey names one cached Cedar decision: an action on a record
-// towards (or from) one member.
+// decisionKey names one cached Cedar decision: an action on a record taken
+// by the member principal (the sender of a share, the receiver of an
+// accept) in a flow with the member peer (the other end). The principal is
+// this node's agency except for the decisions the reconciliation domain
+// takes on another member's behalf (Node.InSyncDomain).
 type decisionKey struct {
-	action string
-	record cid.Cid
-	peer   record.Agency
+	action    string
+	record    cid.Cid
+	principal record.Agency
+	peer      record.Agency
+}
+
+// cachedDecision is a cached Cedar decision and whether a denial was
+// reported to the audit sink: a decision the reconciliation domain took
+// is cached unreported, and reported once an enforcing path (push, feed,
+// fetch, delivery) relies on it.
+type cachedDecision struct {
+	allowed, reported bool
 }
 
 // decisionCache remembers Cedar decisions, since the engine asks about the
 // same record and peer repeatedly. It is bounded (dropped whole when full)
-// and dropped when the date changes, as decisions depend on the date.
+// and dropped when the date or the bundle changes, as decisions depend on
+// both.
 //
 // It also holds where the expiry sweep's retention scan resumes in the
 // local log (node/sweep.go), as that scan is what fills it with "retain"
 // decisions.
 type decisionCache struct {
-	mu  sync.Mutex
-	day string
-	m   map[decisionKey]bool
+	mu     sync.Mutex
+	day    string // YYYY-MM-DD
+	bundle string // the bundle's hash
+	m      map[decisionKey]cachedDecision
 
 	retainFrom uint64 // next log index the retention scan reads
 }
@@ -158,51 +172,89 @@ func (c *decisionCache) setRetainCursor(from uint64) {
 
 const decisionCacheSize = 1 << 16
 
-func (c *decisionCache) get(k decisionKey, day string) (allowed, ok bool) {
+func (c *decisionCache) get(k decisionKey, day, bundle string) (cachedDecision, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.day != day {
-		return false, false
+	if c.day != day || c.bundle != bundle {
+		return cachedDecision{}, false
 	}
-	allowed, ok = c.m[k]
-	return allowed, ok
+	d, ok := c.m[k]
+	return d, ok
 }
 
-func (c *decisionCache) put(k decisionKey, day string, allowed bool) {
+// put caches d, decided on day under the bundle with that hash. A
+// decision of another day or bundle than the cache's empties it first, as
+// the date or the bundle changed; but a prediction (Node.InSyncDomain) only
+// starts the cache of a later day, and is otherwise not cached: a sync set
+// read across midnight or a bundle change, with the date and bundle it
+// started with, would else empty the cache of the enforcing paths'
+// decisions at every record, and they would empty it again.
+func (c *decisionCache) put(k decisionKey, day, bundle string, d cachedDecision, prediction bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || c.day != day || len(c.m) >= decisionCacheSize {
-		c.m, c.day = make(map[decisionKey]bool), day
+	if prediction && c.m != nil && (c.day != day || c.bundle != bundle) && day <= c.day {
+		return
 	}
-	c.m[k] = allowed
+	if c.m == nil || c.day != day || c.bundle != bundle || len(c.m) >= decisionCacheSize {
+		c.m, c.day, c.bundle = make(map[decisionKey]cachedDecision), day, bundle
+	}
+	c.m[k] = d
 }
 
 // policyFlow decides action on the record c with facts f between this node
-// and the member peer (the recipient for share, the sender for accept).
-// Without a bundle, or for anything but an assertion, it allows. A deny or
-// an indeterminate decision is reported to the audit sink as a
-// "policy_decision" event, once per action, record and peer while the
+// and the member peer (the recipient for share, the sender for accept), on
+// the node's date. Without a bundle, or for anything but an assertion, it
+// allows. A deny or an indeterminate decision is reported to the audit sink
+// as a "policy_decision" event, once per action, record and peer while the
 // decision is cached.
 func (n *Node) policyFlow(action string, peer record.Agency, c cid.Cid, f *RecordFacts) bool {
-	if n.Policy() == nil || f == nil || f.Kind != store.KindAssertion {
+	b := n.Policy()
+	if b == nil || f == nil || f.Kind != store.KindAssertion {
 		return true
 	}
-	now := n.now()
-	day := now.UTC().Format(time.DateOnly)
-	k := decisionKey{action: action, record: c, peer: peer}
-	if allowed, ok := n.decisions.get(k, day); ok {
-		return allowed
+	return n.flowAllowed(b, action, n.agency, peer, c, f, dateOf(n.now()), true)
+}
+
+// decisionDate is the time a decision is taken at and its date, which the
+// cache is keyed on: formatted once per sync set rather than once per
+// cached look-up.
+type decisionDate struct {
+	now time.Time
+	day string // now's UTC date, YYYY-MM-DD
+}
+
+func dateOf(now time.Time) decisionDate {
+	return decisionDate{now: now, day: now.UTC().Format(time.DateOnly)}
+}
+
+// flowAllowed is the decision of the bundle b on action (share or accept)
+// for the record c with facts f, taken by the member principal in a flow
+// with the member peer on the date at: the principal sends to the peer for
+// share, receives from it for accept. It is cached by record (unless c is
+// undefined). With report, a deny or an indeterminate decision is reported
+// as a "policy_decision" event unless it already was; without, it is not,
+// as the caller only predicts the flow (Node.InSyncDomain) and enforces
+// nothing.
+func (n *Node) flowAllowed(b *policy.Bundle, action string, principal, peer record.Agency, c cid.Cid, f *RecordFacts, at decisionDate, report bool) bool {
+	k := decisionKey{action: action, record: c, principal: principal, peer: peer}
+	if c.Defined() {
+		if d, ok := n.decisions.get(k, at.day, b.Hash()); ok && (d.allowed || d.reported || !report) {
+			return d.allowed
+		}
 	}
-	sender, recipient := n.agency.Country, peer.Country
+	sender, recipient := principal.Country, peer.Country
 	if action == "accept" {
-		sender, recipient = peer.Country, n.agency.Country
+		sender, recipient = peer.Country, principal.Country
 	}
-	req := n.policyRequest(action, n.agency, sender, recipient, f, now, "")
-	d := n.Policy().Decide(req)
+	req := n.policyRequest(action, principal, sender, recipient, f, at.now, "")
+	d := b.Decide(req)
 	allowed := d.Decision == policy.Allow
-	n.decisions.put(k, day, allowed)
-	if !allowed {
+	reported := !allowed && report
+	if reported {
 		n.auditEvent(context.Background(), policyDecisionEvent(req, d, c, peer, f))
+	}
+	if c.Defined() {
+		n.decisions.put(k, at.day, b.Hash(), cachedDecision{allowed: allowed, reported: reported}, !report)
 	}
 	return allowed
 }
@@ -246,34 +298,50 @@ func truncateList(s string, max int) string {
 }
 
 // MayShareWith reports whether the node may send the record c with facts f
-// to the member to: the baseline (MayHold) and, with WithPolicy, the Cedar
-// "share" decision for assertions.
+// to the member to: the baseline (MayHold) and, with a bundle, the Cedar
+// "share" decision for assertions and the recipient's "accept", which the
+// node predicts with the bundle every member runs: sending what the
+// recipient must refuse would only make it reject the whole bundle and
+// count an incident. The recipient still decides "accept" itself.
 func (n *Node) MayShareWith(to record.Agency, c cid.Cid, f *RecordFacts) bool {
-	return MayHold(n.agency, to, f) && n.policyFlow("share", to, c, f)
+	return MayHold(n.agency, to, f) && n.policyFlow("share", to, c, f) && n.peerAccepts(to, c, f)
+}
+
+// peerAccepts predicts the member to's "accept" of the record c from this
+// node; a predicted refusal is reported like a denied share, as it
+// withholds the record.
+func (n *Node) peerAccepts(to record.Agency, c cid.Cid, f *RecordFacts) bool {
+	b := n.Policy()
+	if b == nil || f == nil || f.Kind != store.KindAssertion {
+		return true
+	}
+	return n.flowAllowed(b, "accept", to, n.agency, c, f, dateOf(n.now()), true)
 }
 
 // ShareGrounds returns the ids of the grounds of the (allowed) Cedar
 // "share" decision for sending the record with facts f to the member to,
 // comma-separated; "" without WithPolicy or for anything but an assertion.
 func (n *Node) ShareGrounds(to record.Agency, f *RecordFacts) string {
-	if n.Policy() == nil || f == nil || f.Kind != store.KindAssertion {
+	b := n.Policy()
+	if b == nil || f == nil || f.Kind != store.KindAssertion {
 		return ""
 	}
-	d := n.Policy().Decide(n.policyRequest("share", n.agency, n.agency.Country, to.Country, f, n.now(), ""))
+	d := b.Decide(n.policyRequest("share", n.agency, n.agency.Country, to.Country, f, n.now(), ""))
 	return strings.Join(policy.IDs(d.Grounds), ",")
 }
 
 // actionsFor explains, for the look-up's requester (this node's agency),
 // what its own country may do with an assertion.
 func (n *Node) actionsFor(a *record.Assertion, now time.Time, purpose string) map[string]ActionView {
-	if n.Policy() == nil {
+	b := n.Policy()
+	if b == nil {
 		return nil
 	}
 	f := assertionFacts(a)
 	cc := n.agency.Country
 	out := make(map[string]ActionView, len(LookupActions()))
 	for _, action := range LookupActions() {
-		d := n.Policy().Decide(n.policyRequest(action, n.agency, cc, cc, f, now, purpose))
+		d := b.Decide(n.policyRequest(action, n.agency, cc, cc, f, now, purpose))
 		out[action] = ActionView{Allowed: d.Decision == policy.Allow, Decision: d.Decision, Grounds: policy.IDs(d.Grounds), Bars: policy.IDs(d.Bars)}
 	}
 	return out
@@ -297,6 +365,17 @@ func refusal(d policy.Decision) string {
 	return "no legal basis"
 }
 
+// refusalDetail is refusal with, for a denial without a legal basis, the
+// grounds checked in vain, for an error a person reads to find what the
+// law would need.
+func refusalDetail(d policy.Decision) string {
+	r := refusal(d)
+	if r == "no legal basis" && len(d.Checked) > 0 {
+		r += "; checked: " + truncateList(strings.Join(policy.IDs(d.Checked), ","), 1024)
+	}
+	return r
+}
+
 // policyQuery asks the Cedar "query" decision before a look-up: may this
 // node's agency consult the indicators for purpose? It is asked before any
 // record is known, so the resource is empty (no originator, categories or
@@ -304,12 +383,13 @@ func refusal(d policy.Decision) string {
 // "policy_decision" event (actor: the requester) and refuses the look-up
 // with ErrNotPermitted. Without a bundle it allows.
 func (n *Node) policyQuery(ctx context.Context, requester, purpose string) error {
-	if n.Policy() == nil {
+	b := n.Policy()
+	if b == nil {
 		return nil
 	}
 	cc := n.agency.Country
 	req := n.policyRequest("query", n.agency, cc, cc, &RecordFacts{Kind: store.KindAssertion}, n.now(), purpose)
-	d := n.Policy().Decide(req)
+	d := b.Decide(req)
 	if d.Decision == policy.Allow {
 		return nil
 	}
@@ -327,13 +407,14 @@ func (n *Node) policyQuery(ctx context.Context, requester, purpose string) error
 // decision is reported as a "policy_decision" event and refuses the
 // retraction with ErrNotPermitted. Without a bundle it allows.
 func (n *Node) policyRetract(ctx context.Context, c cid.Cid, a *record.Assertion) error {
-	if n.Policy() == nil {
+	b := n.Policy()
+	if b == nil {
 		return nil
 	}
 	cc := n.agency.Country
 	f := assertionFacts(a)
 	req := n.policyRequest("retract", n.agency, cc, cc, f, n.now(), "")
-	d := n.Policy().Decide(req)
+	d := b.Decide(req)
 	if d.Decision == policy.Allow {
 		return nil
 	}
@@ -349,21 +430,25 @@ func (n *Node) policyRetract(ctx context.Context, c cid.Cid, a *record.Assertion
 // bars, or "no legal basis". Decisions that keep the record are cached for
 // the day.
 func (n *Node) policyRetain(ctx context.Context, c cid.Cid, f *RecordFacts) (erase bool, reason string) {
+	b := n.Policy()
+	if b == nil {
+		return false, ""
+	}
 	now := n.now()
 	day := now.UTC().Format(time.DateOnly)
-	k := decisionKey{action: "retain", record: c, peer: n.agency}
-	if _, ok := n.decisions.get(k, day); ok {
+	k := decisionKey{action: "retain", record: c, principal: n.agency, peer: n.agency}
+	if _, ok := n.decisions.get(k, day, b.Hash()); ok {
 		return false, ""
 	}
 	req := n.policyRequest("retain", n.agency, f.Origin.Country, n.agency.Country, f, now, "")
-	d := n.Policy().Decide(req)
+	d := b.Decide(req)
 	if d.Decision == policy.Allow {
-		n.decisions.put(k, day, true)
+		n.decisions.put(k, day, b.Hash(), cachedDecision{allowed: true}, false)
 		return false, ""
 	}
 	n.auditEvent(ctx, policyDecisionEvent(req, d, c, f.Origin, f))
 	if d.Decision != policy.Deny {
-		n.decisions.put(k, day, false)
+		n.decisions.put(k, day, b.Hash(), cachedDecision{reported: true}, false)
 		return false, ""
 	}
 	return true, "retention not permitted: " + refusal(d)

@@ -270,3 +270,93 @@ func TestLookupAsksQuery(t *testing.T) {
 		t.Fatalf("events %+v", evs)
 	}
 }
+
+// The decision cache follows the date and the bundle, and a prediction
+// (the reconciliation domain, read with the date and bundle it started
+// with) never throws away the enforcing paths' newer decisions.
+func TestDecisionCacheDatesAndBundles(t *testing.T) {
+	var c decisionCache
+	k := func(action string) decisionKey { return decisionKey{action: action} }
+	has := func(action, day, bundle string) bool {
+		_, ok := c.get(k(action), day, bundle)
+		return ok
+	}
+	c.put(k("share"), "2026-11-23", "b1", cachedDecision{allowed: true}, false)
+	c.put(k("stale"), "2026-11-22", "b1", cachedDecision{}, true)
+	c.put(k("other-bundle"), "2026-11-23", "b0", cachedDecision{}, true)
+	if !has("share", "2026-11-23", "b1") || has("stale", "2026-11-22", "b1") || has("other-bundle", "2026-11-23", "b0") {
+		t.Fatal("a prediction of an older day or another bundle replaced the cache")
+	}
+	c.put(k("accept"), "2026-11-24", "b1", cachedDecision{}, true)
+	if !has("accept", "2026-11-24", "b1") || has("share", "2026-11-24", "b1") {
+		t.Fatal("a prediction of a later day did not start that day's cache")
+	}
+	// An enforcing path follows the node's clock, even backwards, and a
+	// new bundle.
+	c.put(k("share"), "2026-11-23", "b2", cachedDecision{}, false)
+	if !has("share", "2026-11-23", "b2") || has("accept", "2026-11-24", "b1") {
+		t.Fatal("an enforcing decision did not replace the cache of another day and bundle")
+	}
+}
+
+// The sender predicts the recipient's "accept" with the bundle every member
+// runs and withholds what the recipient would have to refuse, rather than
+// make it reject a whole bundle and count an incident.
+func TestShareWithholdsWhatTheRecipientMustRefuse(t *testing.T) {
+	dir := t.TempDir()
+	for file, src := range map[string]string{
+		"baseline/flows.cedar": `@id("fix-flow-ground")
+@cite("test fixture")
+@owner("federation")
+permit (principal, action in [Vigie::Action::"share", Vigie::Action::"accept"], resource);
+`,
+		"countries/DE.cedar": `@id("DE-fix-refuse-FR")
+@cite("test fixture")
+@owner("DE")
+forbid (principal, action == Vigie::Action::"accept", resource)
+when { principal.country == "DE" && context.sender == "FR" };
+`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, file)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := policy.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := genesis(t, 1, 3, MemberSpec{Country: "FR", Org: "pharos"}, MemberSpec{Country: "DE", Org: "bka"}, MemberSpec{Country: "IT", Org: "polpost"})
+	sink := &eventSink{}
+	fr := joinWith(t, out, "FR-pharos", WithPolicy(b), WithAuditSink(sink))
+	req := baseRequest()
+	req.URL = "http://evil.example/withheld.html"
+	res, err := fr.Assert(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := fr.Store().Get(res.Assertion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, f, err := decodeEntry(raw, res.Assertion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	de, it := record.Agency{Country: "DE", Org: "bka"}, record.Agency{Country: "IT", Org: "polpost"}
+	if !fr.policyFlow("share", de, res.Assertion, f) {
+		t.Fatal("the fixture should let FR share with DE")
+	}
+	if fr.MayShareWith(de, res.Assertion, f) {
+		t.Fatal("FR sends DE a record DE must refuse")
+	}
+	if !fr.MayShareWith(it, res.Assertion, f) {
+		t.Fatal("FR withholds from IT a record IT may accept")
+	}
+	evs := sink.decisions()
+	if len(evs) != 1 || evs[0].Fields["action"] != "accept" || evs[0].Fields["bars"] != "DE-fix-refuse-FR" {
+		t.Fatalf("events %+v", evs)
+	}
+}

@@ -55,7 +55,7 @@ type syncState struct {
 type SyncCounters struct {
 	RecordsAccepted  uint64
 	BundlesRejected  uint64
-	PolicyViolations uint64 // a peer sent what its own policy should have withheld
+	PolicyViolations uint64 // a peer sent, or an import carried, what policy should have withheld
 }
 
 // SetAnnouncer sets where the node announces records it appends to its

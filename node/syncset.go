@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigie-project/vigie/node/store"
 	"github.com/vigie-project/vigie/node/syncengine"
+	"github.com/vigie-project/vigie/policy"
 	"github.com/vigie-project/vigie/protocol/record"
 )
 
@@ -23,15 +24,16 @@ const MaxSyncBundleCIDs = 1024
 const syncSetPage = 4096
 
 // InSyncDomain reports whether a record with facts f belongs to the
-// reconciliation domain of the members a and b: the records the baseline
-// lets both of them hold (sync-crypto-notes §4.1, D(A,B)). It is symmetric,
-// InSyncDomain(a, b, f) == InSyncDomain(b, a, f), so that a record both
-// members hold is in both sides' sets; it contains every record MayHold
-// lets either send the other, and also each side's own records the other
-// may hold but not send back (an origin's assertion without onward
-// consent). Reconciling anything narrower, such as what each side may
-// send, would leave those records as a permanent difference that every
-// session pays for.
+// baseline reconciliation domain of the members a and b: the records the
+// baseline lets both of them hold (sync-crypto-notes §4.1, D(A,B)). It is
+// what a node without a Cedar bundle reconciles; Node.InSyncDomain narrows
+// it by the bundle. It is symmetric, InSyncDomain(a, b, f) ==
+// InSyncDomain(b, a, f), so that a record both members hold is in both
+// sides' sets; it contains every record MayHold lets either send the
+// other, and also each side's own records the other may hold but not send
+// back (an origin's assertion without onward consent). Reconciling
+// anything narrower, such as what each side may send, would leave those
+// records as a permanent difference that every session pays for.
 //
 //   - retractions and sightings are in (the baseline never withholds them);
 //   - a TLP:RED assertion is out (only its origin ever holds it);
@@ -62,13 +64,88 @@ func InSyncDomain(a, b record.Agency, f *RecordFacts) bool {
 	return f.Onward == record.OnwardGranted && f.TLP != record.TLPAmberStrict
 }
 
+// InSyncDomain reports whether the record c with facts f belongs to the
+// reconciliation domain of the members a and b as this node computes it:
+// the baseline domain (the package's InSyncDomain) and, when the node
+// enforces a Cedar bundle (WithPolicy), for an assertion, what the bundle
+// lets travel between them. With hop(s→r) meaning that the bundle allows
+// s to share the record with r ("share", principal s, sender s, recipient
+// r) and r to accept it from s ("accept", principal r), an assertion of
+// the baseline domain is in:
+//
+//   - if its origin is a, iff hop(a→b); if b, iff hop(b→a): the origin is
+//     the only one of the two that can have sent it to the other;
+//   - if it is a third party's, iff hop(a→b) and hop(b→a);
+//
+// and retractions and sightings stay in, as in the baseline.
+//
+// Why symmetric: each member computes its set for the other alone, and a
+// record both hold must be in both sets, or in neither, not to show as a
+// difference in every session. So the node takes the other member's
+// decisions too (its share, its accept), which it can because every member
+// runs the same bundle (the one the roster names), and all decisions of
+// one set on one date (SyncSet takes it once). Two members whose bundles
+// or dates differ (during a roster change, or a session across midnight)
+// may compute different domains: the records in only one of them show as
+// differences, which cost bytes but leak nothing, as SyncBundles and the
+// receiver's accept still decide every record that travels.
+//
+// Why both ways for a third party: the domain may not depend on which of
+// the two holds the record, which neither knows before reconciling, and a
+// record allowed one way only would be a permanent difference whenever the
+// side that may not send it is the one holding it (its peer would ask for
+// it in every session, and it would never be served). Such a record is
+// outside the domain, but push and feed still carry it the way it is
+// allowed: reconciliation, the backstop, just does not repair its loss.
+// An origin's own assertion has one way to go, so one way suffices.
+//
+// An assertion of FR the bundle forbids FR to share with the US (an
+// incitement-only referral, which the US may not receive under
+// US-minimisation) is thus in neither FR's set for the US nor the US's set
+// for FR, although the baseline domain holds it: otherwise FR's copy would
+// be a difference in every session, which SyncBundles never serves.
+//
+// The decisions are cached with the enforcing paths' (policyFlow; not when
+// c is undefined), but not reported to the audit sink: predicting a flow
+// withholds nothing. An enforcing path that relies on a denial cached here
+// reports it then.
+func (n *Node) InSyncDomain(a, b record.Agency, c cid.Cid, f *RecordFacts) bool {
+	return n.inSyncDomain(n.Policy(), a, b, c, f, dateOf(n.now()))
+}
+
+// inSyncDomain is InSyncDomain under the bundle p (nil: the baseline) on
+// the date at.
+func (n *Node) inSyncDomain(p *policy.Bundle, a, b record.Agency, c cid.Cid, f *RecordFacts, at decisionDate) bool {
+	if !InSyncDomain(a, b, f) {
+		return false
+	}
+	if p == nil || f.Kind != store.KindAssertion {
+		return true
+	}
+	switch f.Origin {
+	case a:
+		return n.hop(p, a, b, c, f, at)
+	case b:
+		return n.hop(p, b, a, c, f, at)
+	}
+	return n.hop(p, a, b, c, f, at) && n.hop(p, b, a, c, f, at)
+}
+
+// hop reports whether the bundle p lets the member from send the
+// assertion c to the member to, and to accept it, on the date at.
+func (n *Node) hop(p *policy.Bundle, from, to record.Agency, c cid.Cid, f *RecordFacts, at decisionDate) bool {
+	return n.flowAllowed(p, "share", from, to, c, f, at, false) && n.flowAllowed(p, "accept", to, from, c, f, at, false)
+}
+
 // SyncSet returns the CIDs of the records (assertions, retractions and
 // sightings; never manifests or rosters) the node holds in the
-// reconciliation domain it shares with the member to (InSyncDomain), in
-// local-log order. It reads the whole log, decoding each record once, and
-// skips erased entries; records appended meanwhile may or may not be
-// included. The CIDs are distinct (the log holds each record once).
+// reconciliation domain it shares with the member to (Node.InSyncDomain,
+// all on the date SyncSet starts), in local-log order. It reads the whole
+// log, decoding each record once, and skips erased entries; records
+// appended meanwhile may or may not be included. The CIDs are distinct
+// (the log holds each record once).
 func (n *Node) SyncSet(ctx context.Context, to record.Agency) ([]cid.Cid, error) {
+	p, at := n.Policy(), dateOf(n.now())
 	var out []cid.Cid
 	var after uint64
 	for {
@@ -91,7 +168,7 @@ func (n *Node) SyncSet(ctx context.Context, to record.Agency) ([]cid.Cid, error)
 			if err != nil {
 				return nil, err
 			}
-			if ok && InSyncDomain(n.agency, to, f) {
+			if ok && n.inSyncDomain(p, n.agency, to, le.CID, f, at) {
 				out = append(out, le.CID)
 			}
 		}
@@ -99,9 +176,10 @@ func (n *Node) SyncSet(ctx context.Context, to record.Agency) ([]cid.Cid, error)
 }
 
 // SyncBundles returns, for the records named by cids that the node holds
-// and the baseline lets it send to the member to (MayHold), bundles as the
-// engine moves them: each record with its placement as proof, grouped
-// under its manifest, bundles in order of their first record in cids.
+// and may send to the member to (MayShareWith: the baseline and, with
+// WithPolicy, the Cedar "share" decision), bundles as the engine moves
+// them: each record with its placement as proof, grouped under its
+// manifest, bundles in order of their first record in cids.
 // Records the node does not hold, may not send, or cannot send alone (no
 // placement, manifest gone) are skipped silently, as are manifests,
 // rosters and repeated CIDs. At most MaxSyncBundleCIDs CIDs per call.

@@ -36,8 +36,11 @@ import (
 //  1. opens a reconcile.ProtocolID stream to the peer and Initiates a
 //     session with the ids (reconcile.SymbolOf) of node.SyncSet for the
 //     peer's agency; the peer Responds with its own SyncSet for ours. Both
-//     sets are the pair's symmetric domain (node.InSyncDomain), so only
-//     real differences show, in bytes proportional to them;
+//     sets are the pair's symmetric domain (Node.InSyncDomain: what the
+//     baseline and the Cedar bundle, which every member runs, let travel
+//     between the two), so only real differences show, in bytes
+//     proportional to them: a record the bundle forbids one of them to
+//     hold is in neither set, rather than a difference in every session;
 //  2. fetches the records only the peer holds (Result.Theirs) over a
 //     FetchProtocol stream, at most maxFetchIDs ids per request, and stores
 //     each bundle with node.StoreFetched, which verifies it like any
@@ -48,8 +51,8 @@ import (
 // them by its own feed from us. A rebuilt store has no cursors, so the
 // peer feeds from every member from the start of our log; a peer restored
 // from a backup has cursors into our log from before its backup, which our
-// epoch still honours, so its feed resumes from there. Either way what the
-// baseline lets us send it reaches it without this layer.
+// epoch still honours, so its feed resumes from there. Either way what we
+// may send it reaches it without this layer.
 
 // FetchProtocol serves records by reconciliation id, to a member that has
 // just found by reconciliation that it lacks them.
