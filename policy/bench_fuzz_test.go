@@ -26,12 +26,15 @@ func BenchmarkDecide(b *testing.B) {
 	b.ReportMetric(float64(len(bundle.rules)), "policies")
 }
 
-// BenchmarkShareTable decides the whole share table (every pair of the
-// bundle's countries × category × TLP × PAP × two flag combinations).
+// BenchmarkShareTable decides a share table cell by cell (every pair of the
+// bundle's countries × category × TLP × PAP × two flag combinations, for
+// a referral of a URL without handling code or onward consent).
 func BenchmarkShareTable(b *testing.B) {
 	bundle := benchBundle(b)
 	t := DefaultTable("2024-03-01", bundle)
-	t.Actions = []string{"share"}
+	t.Actions, t.LegalStatuses, t.Scopes = []string{"share"}, []string{"referral"}, []string{"url"}
+	t.Handlings, t.Onward = []string{""}, []string{OnwardNone}
+	t.Flags = []string{"", "human_reviewed+oversight_notified+order_ref"}
 	for b.Loop() {
 		var n atomic.Int64
 		var wg sync.WaitGroup
@@ -44,12 +47,30 @@ func BenchmarkShareTable(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		if int(n.Load()) != t.Size() {
+		if n.Load() != t.Size() {
 			b.Fatal(n.Load(), t.Size())
 		}
 	}
 	b.ReportMetric(float64(t.Size()), "decisions/op")
 	b.ReportMetric(float64(len(t.Countries)), "countries")
+}
+
+// BenchmarkDiffDefaultTable diffs the whole default table of the embedded
+// bundle against the same bundle without the EU-US Umbrella Agreement.
+func BenchmarkDiffDefaultTable(b *testing.B) {
+	old := defaultBundleT(b)
+	cur := embeddedWith(b, "", nil, "instruments/eu-us-umbrella.cedar")
+	t := DefaultTable("2024-03-01", old, cur)
+	var res DiffResult
+	for b.Loop() {
+		var err error
+		if res, err = Diff(old, cur, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.TableSize), "cells/op")
+	b.ReportMetric(float64(res.Evaluated), "evaluated/op")
+	b.ReportMetric(float64(res.Changed), "changed/op")
 }
 
 func benchBundle(b *testing.B) *Bundle {

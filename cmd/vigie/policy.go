@@ -8,6 +8,7 @@ import (
 	iofs "io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -409,28 +410,38 @@ func printDecision(w io.Writer, req policy.Request, d policy.Decision) {
 
 func runPolicyDiff(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "vigie policy diff [flags] OLD NEW", `
-Enumerates the finite decision table — action × sender × recipient ×
-category × TLP × PAP × legal status × scope × flag combinations, with the
-originator being the sender — under the OLD and NEW bundles on one date,
-and prints every decision that changes with its old and new reasons, then a
-summary. Countries default to the country owners of both bundles;
-categories to the §4.1 vocabulary plus every category the policies test.
-An action whose policies in force are identical in both bundles cannot
-change and is skipped. Exit status 1 if any decision changed.
+Decides the whole finite decision table under the OLD and NEW bundles on
+one date and prints every decision that changes, with its old and new
+reasons, then a summary. The table is every combination of:
+  action        all ten actions
+  sender, recipient
+                the country owners of both bundles (originator = sender)
+  category      one per request: the §4.1 vocabulary plus every category
+                the policies test
+  tlp, pap      every TLP and PAP level
+  legal status  intel, referral, national_order, tco_order,
+                tco_order_under_scrutiny, annulled, and any other status
+                the policies test
+  scope         url, prefix, host
+  handling      none, H0, H1, H2, H3, and any other code the policies test
+  onward        no onward consent, or consent for the recipient
+  flags         every subset of human_reviewed, oversight_notified,
+                urgent, special_category, excluded_purpose, order_ref
+with no stated purpose, an acting agency of no particular kind and an
+expiry one year after the date. Every cell is answered, exactly,
+without deciding each: an action whose policies in force are the same in
+both bundles is skipped; for each action, sender and recipient, the
+policies are partially evaluated with the other dimensions unknown, and
+values that no policy in play tells apart are decided once. A change that
+holds for every value of a dimension shows it as "*", for several values
+as a|b|c; flags show +set, -unset and "*" for any other. Counts are table
+cells. Exit status 1 if any decision changed.
 
 OLD and NEW are bundle folders, or "embedded" for the built-in bundle.`)
-	asJSON := fs.Bool("json", false, `print {"summary":…, "changes":[…]} as JSON`)
+	asJSON := fs.Bool("json", false, `print {"summary":…, "table":…, "changes":[…]} as JSON`)
 	date := fs.String("date", "", "the decision date, YYYY-MM-DD (default today, UTC)")
-	var actions, countries, categories, tlps, paps, statuses, scopes, flags listFlag
-	fs.Var(&actions, "action", "restrict to these actions (repeatable)")
-	fs.Var(&countries, "country", "use these countries as senders and recipients (repeatable)")
-	fs.Var(&categories, "category", "use these categories (repeatable)")
-	fs.Var(&tlps, "tlp", "use these TLP markings (repeatable)")
-	fs.Var(&paps, "pap", "use these PAP markings (repeatable)")
-	fs.Var(&statuses, "legal-status", `use these legal statuses (repeatable; default "referral")`)
-	fs.Var(&scopes, "scope", `use these scopes (repeatable; default "url")`)
-	fs.Var(&flags, "flags", `flag combinations, each "+"-joined from `+strings.Join(policy.FlagNames, ", ")+
-		`, "none" for none (repeatable; default none and human_reviewed+oversight_notified+order_ref)`)
+	var dims diffDims
+	dims.register(fs)
 	expires := fs.String("expires", "", `the assertions' expiry date, YYYY-MM-DD, or "none" (default: one year after --date)`)
 	all := fs.Bool("all", false, "also list requests whose decision is the same but whose reasons changed")
 	maxList := fs.Int("max", 0, "list at most this many changes (0: all)")
@@ -452,28 +463,7 @@ OLD and NEW are bundle folders, or "embedded" for the built-in bundle.`)
 		return exitUsage
 	}
 	t := policy.DefaultTable(*date, old, cur)
-	for _, o := range []struct {
-		set  listFlag
-		dst  *[]string
-		norm func(string) string
-	}{
-		{actions, &t.Actions, strings.ToLower}, {countries, &t.Countries, strings.ToUpper},
-		{categories, &t.Categories, strings.ToLower}, {tlps, &t.TLPs, strings.ToUpper}, {paps, &t.PAPs, strings.ToUpper},
-		{statuses, &t.LegalStatuses, strings.ToLower}, {scopes, &t.Scopes, strings.ToLower},
-		{flags, &t.Flags, func(s string) string {
-			if s == "none" {
-				return ""
-			}
-			return s
-		}},
-	} {
-		if len(o.set) > 0 {
-			*o.dst = nil
-			for _, v := range o.set {
-				*o.dst = append(*o.dst, o.norm(v))
-			}
-		}
-	}
+	dims.apply(&t)
 	switch *expires {
 	case "":
 	case "none":
@@ -501,18 +491,9 @@ OLD and NEW are bundle folders, or "embedded" for the built-in bundle.`)
 		if listed == nil {
 			listed = []policy.Change{}
 		}
-		writeJSON(e.stdout, map[string]any{"summary": res, "changes": listed, "seconds": elapsed.Seconds()})
+		writeJSON(e.stdout, map[string]any{"summary": res, "table": t, "changes": listed, "seconds": elapsed.Seconds()})
 	} else {
-		for _, c := range listed {
-			r := c.Request
-			fmt.Fprintf(e.stdout, "%s %s→%s %s tlp=%s pap=%s status=%s scope=%s%s: %s → %s\n", r.Action, r.Sender, r.Recipient,
-				r.Categories[0], r.TLP, r.PAP, r.LegalStatus, r.Scope, flagSuffix(r), c.Old.Decision, c.New.Decision)
-			fmt.Fprintf(e.stdout, "    old: %s\n    new: %s\n", reasons(c.Old), reasons(c.New))
-		}
-		fmt.Fprintf(e.stdout, "%d decision(s) changed, %d with only reasons changed, out of %d evaluated (table %d, %d action(s) unchanged: %s) on %s in %s\n",
-			res.Changed, res.ReasonsOnly, res.Evaluated, res.TableSize, len(res.SkippedActions), strings.Join(res.SkippedActions, ","),
-			res.Date, elapsed.Round(time.Millisecond))
-		fmt.Fprintf(e.stdout, "old %s\nnew %s\n", res.OldBundle, res.NewBundle)
+		printDiff(e.stdout, t, res, listed, elapsed)
 	}
 	if res.Changed > 0 {
 		return exitNegative
@@ -520,21 +501,140 @@ OLD and NEW are bundle folders, or "embedded" for the built-in bundle.`)
 	return exitOK
 }
 
-func flagSuffix(r policy.Request) string {
-	var fl []string
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{{r.HumanReviewed, "human_reviewed"}, {r.OversightNotified, "oversight_notified"}, {r.Urgent, "urgent"},
-		{r.SpecialCategory, "special_category"}, {r.ExcludedPurpose, "excluded_purpose"}, {r.OrderRef != "", "order_ref"}} {
-		if f.on {
-			fl = append(fl, f.name)
+// diffDims are the flags that restrict the table's dimensions.
+type diffDims struct {
+	actions, countries, categories, tlps, paps, statuses, scopes, handlings, onward, flags listFlag
+}
+
+func (d *diffDims) register(fs *flagSet) {
+	fs.Var(&d.actions, "action", "restrict to these actions (repeatable)")
+	fs.Var(&d.countries, "country", "use these countries as senders and recipients (repeatable)")
+	fs.Var(&d.categories, "category", "use these categories (repeatable)")
+	fs.Var(&d.tlps, "tlp", "use these TLP markings (repeatable)")
+	fs.Var(&d.paps, "pap", "use these PAP markings (repeatable)")
+	fs.Var(&d.statuses, "legal-status", "use these legal statuses (repeatable)")
+	fs.Var(&d.scopes, "scope", "use these scopes (repeatable)")
+	fs.Var(&d.handlings, "handling", `use these handling codes, "none" for none (repeatable)`)
+	fs.Var(&d.onward, "onward", `use these onward-consent cases: "none", "recipient" (repeatable)`)
+	fs.Var(&d.flags, "flags", `flag combinations, each "+"-joined from `+strings.Join(policy.FlagNames, ", ")+
+		`, "none" for none (repeatable; default: every combination)`)
+}
+
+// apply replaces the dimensions of t that flags were given for.
+func (d *diffDims) apply(t *policy.Table) {
+	noneIsEmpty := func(s string) string {
+		if s == "none" {
+			return ""
+		}
+		return s
+	}
+	for _, o := range []struct {
+		set  listFlag
+		dst  *[]string
+		norm func(string) string
+	}{
+		{d.actions, &t.Actions, strings.ToLower}, {d.countries, &t.Countries, strings.ToUpper},
+		{d.categories, &t.Categories, strings.ToLower}, {d.tlps, &t.TLPs, strings.ToUpper}, {d.paps, &t.PAPs, strings.ToUpper},
+		{d.statuses, &t.LegalStatuses, strings.ToLower}, {d.scopes, &t.Scopes, strings.ToLower},
+		{d.handlings, &t.Handlings, func(s string) string { return strings.ToUpper(noneIsEmpty(strings.ToLower(s))) }},
+		{d.onward, &t.Onward, strings.ToLower}, {d.flags, &t.Flags, noneIsEmpty},
+	} {
+		if len(o.set) > 0 {
+			*o.dst = nil
+			for _, v := range o.set {
+				*o.dst = append(*o.dst, o.norm(v))
+			}
 		}
 	}
-	if len(fl) == 0 {
-		return ""
+}
+
+func printDiff(w io.Writer, t policy.Table, res policy.DiffResult, listed []policy.Change, elapsed time.Duration) {
+	for _, c := range listed {
+		fmt.Fprintf(w, "%s %s→%s %s: %s → %s (%d cell(s))\n", c.Request.Action, c.Request.Sender, c.Request.Recipient,
+			describeCell(t, c), c.Old.Decision, c.New.Decision, c.Cells)
+		fmt.Fprintf(w, "    old: %s\n    new: %s\n", reasons(c.Old), reasons(c.New))
 	}
-	return " +" + strings.Join(fl, "+")
+	fmt.Fprintf(w, "%d decision(s) changed, %d with only reasons changed, in %d change(s) listed; table cells counted\n",
+		res.Changed, res.ReasonsOnly, len(listed))
+	fmt.Fprintf(w, "table of %d cells on %s: %d evaluated under both bundles, %d (action, sender, recipient) group(s) proven unchanged, "+
+		"%d action(s) skipped as unchanged (%s), in %s\n", res.TableSize, res.Date, res.Evaluated, res.Unchanged,
+		len(res.SkippedActions), strings.Join(res.SkippedActions, ","), elapsed.Round(time.Millisecond))
+	for _, a := range res.PerAction {
+		fmt.Fprintf(w, "  %-10s %d cells, %d evaluated, %d changed, %d reasons only\n", a.Action, a.Cells, a.Evaluated, a.Changed, a.ReasonsOnly)
+	}
+	fmt.Fprintf(w, "old %s\nnew %s\n", res.OldBundle, res.NewBundle)
+}
+
+// describeCell shows the cells a change stands for: each dimension's value,
+// "*" for any, a|b for some.
+func describeCell(t policy.Table, c policy.Change) string {
+	r := c.Request
+	onward := policy.OnwardNone
+	if len(r.OnwardOK) > 0 {
+		onward = policy.OnwardRecipient
+	}
+	noneIfEmpty := func(s string) string {
+		if s == "" {
+			return "none"
+		}
+		return s
+	}
+	var parts []string
+	for _, d := range []struct{ name, label, value string }{
+		{"category", "category=", r.Categories[0]}, {"tlp", "tlp=", r.TLP}, {"pap", "pap=", r.PAP}, {"legal_status", "status=", r.LegalStatus},
+		{"scope", "scope=", r.Scope}, {"handling", "handling=", r.Handling}, {"onward", "onward=", onward},
+	} {
+		v := noneIfEmpty(d.value)
+		switch {
+		case slices.Contains(c.Wildcards, d.name):
+			v = "*"
+		case len(c.Classes[d.name]) > 0:
+			var vs []string
+			for _, x := range c.Classes[d.name] {
+				vs = append(vs, noneIfEmpty(x))
+			}
+			v = strings.Join(vs, "|")
+		}
+		parts = append(parts, d.label+v)
+	}
+	return strings.Join(append(parts, "flags="+describeFlags(t, c)), " ")
+}
+
+// describeFlags shows +flag for a flag set, -flag for one unset (among those
+// the table varies), and a final "*" when other flags may take any value.
+func describeFlags(t policy.Table, c policy.Change) string {
+	r := c.Request
+	on := []bool{r.HumanReviewed, r.OversightNotified, r.Urgent, r.SpecialCategory, r.ExcludedPurpose, r.OrderRef != ""}
+	var out []string
+	wild := false
+	for i, f := range policy.FlagNames {
+		switch {
+		case slices.Contains(c.Wildcards, f):
+			wild = true
+		case on[i]:
+			out = append(out, "+"+f)
+		case flagVaries(t, f):
+			out = append(out, "-"+f)
+		}
+	}
+	if wild {
+		out = append(out, "*")
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ",")
+}
+
+// flagVaries reports whether the table has combinations with and without f.
+func flagVaries(t policy.Table, f string) bool {
+	with := 0
+	for _, combo := range t.Flags {
+		if slices.Contains(strings.Split(combo, "+"), f) {
+			with++
+		}
+	}
+	return with > 0 && with < len(t.Flags)
 }
 
 func reasons(d policy.Decision) string {

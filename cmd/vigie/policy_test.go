@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,35 +159,70 @@ func TestPolicyExplainCLI(t *testing.T) {
 func TestPolicyDiffCLI(t *testing.T) {
 	noUmbrella := copyBundle(t, filepath.Join("instruments", "eu-us-umbrella.cedar"))
 	code, out, _ := runCLI(t, "policy", "diff", "--date", "2024-03-01", fixtureBundle, noUmbrella)
-	if code != exitNegative || !strings.Contains(out, "share FR→US") || !strings.Contains(out, "allow → deny") ||
-		!strings.Contains(out, "old: grounds EU-US-umbrella-share") || !strings.Contains(out, "new: no legal basis") {
+	// Only FR→US share changes, and only the TLP tells its cells apart
+	// (RED is barred either way): every other dimension is a wildcard.
+	if code != exitNegative || !strings.Contains(out, "share FR→US category=* tlp=CLEAR|GREEN|AMBER|AMBER+STRICT pap=* status=* "+
+		"scope=* handling=* onward=* flags=*: allow → deny (2764800 cell(s))") ||
+		!strings.Contains(out, "old: grounds EU-US-umbrella-share") || !strings.Contains(out, "new: no legal basis") ||
+		!strings.Contains(out, "  share      13824000 cells, 8 evaluated, 2764800 changed, 6220800 reasons only") {
 		t.Fatalf("diff: exit %d\n%s", code, out)
 	}
-	code, out, _ = runCLI(t, "policy", "diff", "--json", "--date", "2024-03-01", "--max", "2", fixtureBundle, noUmbrella)
+	code, out, _ = runCLI(t, "policy", "diff", "--json", "--all", "--date", "2024-03-01", "--max", "2", fixtureBundle, noUmbrella)
 	var res struct {
 		Summary policy.DiffResult
+		Table   policy.Table
 		Changes []policy.Change
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	// Only FR→US share changes: 15 categories (the §4.1 vocabulary, which
-	// includes the fixture's) × 4 TLP (RED is barred either way) × 4 PAP ×
-	// 2 flag combinations = 480.
-	if code != exitNegative || res.Summary.Changed != 480 || res.Summary.ByAction["share"] != 480 || len(res.Changes) != 2 ||
-		len(res.Summary.SkippedActions) != 9 {
-		t.Fatalf("diff --json: exit %d changed %d by %v listed %d skipped %v", code, res.Summary.Changed, res.Summary.ByAction,
-			len(res.Changes), res.Summary.SkippedActions)
+	// The table: 10 actions × 2² countries × 15 categories (the §4.1
+	// vocabulary, which includes the fixture's) × 5 TLP × 4 PAP × 6 legal
+	// statuses × 3 scopes × 5 handling codes × 2 onward cases × 64 flag
+	// combinations. The change stands for 4 TLP levels × everything else
+	// of FR→US share.
+	if res.Summary.TableSize != 138240000 || len(res.Table.Flags) != 64 || len(res.Table.Handlings) != 5 {
+		t.Fatalf("table %d cells, %d flag combinations, handlings %q", res.Summary.TableSize, len(res.Table.Flags), res.Table.Handlings)
 	}
-	// Before the Umbrella Agreement applied, nothing changes.
-	if code, out, _ := runCLI(t, "policy", "diff", "--date", "2016-03-01", fixtureBundle, noUmbrella); code != exitOK || !strings.Contains(out, "0 decision(s) changed") {
+	if code != exitNegative || res.Summary.Changed != 2764800 || res.Summary.ByAction["share"] != 2764800 || len(res.Changes) != 2 ||
+		len(res.Summary.SkippedActions) != 9 || res.Summary.Evaluated != 8 || len(res.Summary.PerAction) != 10 {
+		t.Fatalf("diff --json: exit %d changed %d by %v listed %d skipped %v evaluated %d", code, res.Summary.Changed,
+			res.Summary.ByAction, len(res.Changes), res.Summary.SkippedActions, res.Summary.Evaluated)
+	}
+	c := res.Changes[0]
+	if !c.DecisionChanged || c.Cells != 2764800 || !slices.Contains(c.Wildcards, "urgent") || slices.Contains(c.Wildcards, "tlp") ||
+		!slices.Equal(c.Classes["tlp"], []string{"CLEAR", "GREEN", "AMBER", "AMBER+STRICT"}) || res.Changes[1].DecisionChanged {
+		t.Fatalf("changes: %+v", res.Changes)
+	}
+	// A smaller table: 15 categories × GREEN × 4 PAP × 6 legal statuses ×
+	// 3 scopes × 2 handling cases × no consent × 2 flag combinations.
+	code, out, _ = runCLI(t, "policy", "diff", "--date", "2024-03-01", "--action", "share", "--tlp", "GREEN", "--handling", "none,H3",
+		"--onward", "none", "--flags", "none", "--flags", "urgent", fixtureBundle, noUmbrella)
+	if code != exitNegative || !strings.Contains(out, "(4320 cell(s))") || !strings.Contains(out, "handling=* onward=none flags=*") {
+		t.Fatalf("diff restricted: exit %d\n%s", code, out)
+	}
+	// Before the Umbrella Agreement applied, the file dropped held only the
+	// FD 2008/977 ground, for urgent cases: a table without the urgent flag
+	// sees no change, the whole table sees those.
+	if code, out, _ := runCLI(t, "policy", "diff", "--date", "2016-03-01", "--flags", "none,human_reviewed", fixtureBundle, noUmbrella); code != exitOK || !strings.Contains(out, "0 decision(s) changed") {
+		t.Fatalf("diff 2016 without urgent: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "policy", "diff", "--date", "2016-03-01", fixtureBundle, noUmbrella)
+	if code != exitNegative || !strings.Contains(out, "flags=+urgent,*: allow → deny (1382400 cell(s))") ||
+		!strings.Contains(out, "old: grounds EU-US-fd2008-adequacy") || !strings.Contains(out, "1382400 decision(s) changed") {
 		t.Fatalf("diff 2016: exit %d\n%s", code, out)
 	}
 	if code, _, _ := runCLI(t, "policy", "diff", fixtureBundle); code != exitUsage {
 		t.Fatalf("diff one bundle: exit %d", code)
 	}
-	if code, _, _ := runCLI(t, "policy", "diff", "--flags", "bogus", fixtureBundle, noUmbrella); code != exitUsage {
-		t.Fatalf("diff bad flags: exit %d", code)
+	for _, bad := range [][]string{{"--flags", "bogus"}, {"--onward", "everyone"}, {"--tlp", "PURPLE"}} {
+		if code, _, _ := runCLI(t, append(append([]string{"policy", "diff"}, bad...), fixtureBundle, noUmbrella)...); code != exitUsage {
+			t.Fatalf("diff %v: exit %d", bad, code)
+		}
+	}
+	if _, out, _ := runCLI(t, "policy", "diff", "--help"); !strings.Contains(out, "every subset of human_reviewed") ||
+		!strings.Contains(out, "no onward consent, or consent for the recipient") {
+		t.Fatalf("diff --help does not say what the table covers:\n%s", out)
 	}
 }
 
