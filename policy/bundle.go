@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing/fstest"
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/ast"
@@ -171,6 +172,22 @@ func Default() (*Bundle, error) { return defaultBundle() }
 func EmbeddedFS() fs.FS {
 	sub, _ := fs.Sub(embedded, "packs")
 	return sub
+}
+
+// EmbeddedCopy returns a writable copy of the embedded pack files, except
+// those named in drop, for drafting a bundle from the built-in one.
+func EmbeddedCopy(drop ...string) fstest.MapFS {
+	src, out := EmbeddedFS(), fstest.MapFS{}
+	// Reading the embedded files cannot fail.
+	_ = fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || slices.Contains(drop, p) {
+			return err
+		}
+		data, err := fs.ReadFile(src, p)
+		out[p] = &fstest.MapFile{Data: data}
+		return err
+	})
+	return out
 }
 
 // LoadDir loads the bundle in folder dir.

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"io/fs"
 	"maps"
 	"slices"
 	"strings"
@@ -15,26 +14,11 @@ import (
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 )
 
-// copyFS copies the files of src into dst, leaving out those in drop.
-func copyFS(dst fstest.MapFS, src fs.FS, drop ...string) error {
-	return fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || slices.Contains(drop, p) {
-			return err
-		}
-		data, err := fs.ReadFile(src, p)
-		dst[p] = &fstest.MapFile{Data: data}
-		return err
-	})
-}
-
 // embeddedWith loads the embedded packs without the files in drop and with
 // edit applied to the text of file (if any).
 func embeddedWith(t testing.TB, file string, edit func(string) string, drop ...string) *Bundle {
 	t.Helper()
-	fsys := fstest.MapFS{}
-	if err := copyFS(fsys, EmbeddedFS(), drop...); err != nil {
-		t.Fatal(err)
-	}
+	fsys := EmbeddedCopy(drop...)
 	if file != "" {
 		before := string(fsys[file].Data)
 		after := edit(before)

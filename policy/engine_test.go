@@ -3,7 +3,6 @@ package policy
 import (
 	"bytes"
 	"errors"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -257,14 +256,7 @@ func TestOwnerDigestFollowsOnlyTheOwnersPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Edit FR's pack: FR's digest changes, DE's and the federation's do not.
-	fsys := fstest.MapFS{}
-	_ = fs.WalkDir(EmbeddedFS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			data, _ := fs.ReadFile(EmbeddedFS(), p)
-			fsys[p] = &fstest.MapFile{Data: data}
-		}
-		return nil
-	})
+	fsys := EmbeddedCopy()
 	fr := string(fsys["countries/FR.cedar"].Data)
 	fsys["countries/FR.cedar"] = &fstest.MapFile{Data: []byte(strings.Replace(fr, "@id(\"FR-", "@id(\"FR-x-", 1))}
 	edited, err := Load(fsys)

@@ -30,18 +30,7 @@ when { context.sender == "FR" && context.recipient == "DE" };
 // editedPacks is the built-in bundle with extra appended to FR's pack.
 func editedPacks(t *testing.T, extra string) fstest.MapFS {
 	t.Helper()
-	fsys := fstest.MapFS{}
-	err := fs.WalkDir(policy.EmbeddedFS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(policy.EmbeddedFS(), p)
-		fsys[p] = &fstest.MapFile{Data: data}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fsys := policy.EmbeddedCopy()
 	fsys["countries/FR.cedar"].Data = append(fsys["countries/FR.cedar"].Data, extra...)
 	return fsys
 }
