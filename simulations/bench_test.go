@@ -27,12 +27,24 @@ func benchRun(b *testing.B, o Options) *Report {
 	return r
 }
 
-// BenchmarkScale1000 runs the scale scenario with 1 000 nodes (go test
-// -run '^$' -bench Scale1000 -benchtime 1x ./simulations/).
-func BenchmarkScale1000(b *testing.B) {
-	r := benchRun(b, Options{Scenario: "scale", Seed: 1, Nodes: 1000})
+// benchScale runs the scale scenario's overlay with nodes nodes, under the
+// Cedar layer or the baseline, so the two can be compared in one run.
+func benchScale(b *testing.B, nodes int, cedar bool) {
+	r := benchRun(b, Options{Scenario: "scale", Seed: 1, Nodes: nodes, Cedar: cedar})
 	b.ReportMetric(r.ConvergenceP99ms, "conv-p99-ms")
+	b.ReportMetric(float64(r.Samples), "deliveries")
 }
+
+// BenchmarkScale1000 runs the scale scenario with 1 000 nodes (go test
+// -run '^$' -bench Scale1000 -benchtime 1x ./simulations/); the Cedar
+// variant adds the legal policy layer.
+func BenchmarkScale1000(b *testing.B)      { benchScale(b, 1000, false) }
+func BenchmarkScale1000Cedar(b *testing.B) { benchScale(b, 1000, true) }
+
+// BenchmarkScale300 and BenchmarkScale300Cedar compare the overlay with and
+// without the Cedar layer at a size that runs in seconds.
+func BenchmarkScale300(b *testing.B)      { benchScale(b, 300, false) }
+func BenchmarkScale300Cedar(b *testing.B) { benchScale(b, 300, true) }
 
 func BenchmarkEU28(b *testing.B) {
 	r := benchRun(b, Options{Scenario: "eu28", Seed: 1})

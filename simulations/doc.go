@@ -91,9 +91,13 @@
 // simulated facts (categories of the packs' vocabulary, TLP, PAP, legal
 // status, scope, expiry, onward consent) on 2026-06-01, and, for a relay,
 // the share from its origin's country too; the receiver re-checks that
-// and its own accept. The oracle calls Decide itself on the facts it reads
-// from the records' bytes. Cedar needs a full mesh. With Cedar off,
-// records and reports are byte-identical to runs without the layer.
+// and its own accept. Every hop is decided on its own, so this holds in
+// the scale scenario's overlay too, where most nodes get a record by
+// relay (the relay's country is the sender and the principal). Decisions
+// are cached per record and pair of countries, the only things Decide
+// sees. The oracle calls Decide itself on the facts it reads from the
+// records' bytes. With Cedar off, records and reports are byte-identical
+// to runs without the layer.
 //
 // Reconcile actions (layer c) get node/syncnet's default reconciler:
 // nothing is reconciled and the engine feeds the peer's new epoch from its
@@ -108,7 +112,8 @@
 //
 //   - every message an honest node sends: no record reaches a node the
 //     policy forbids (a RED assertion outside its origin, a relay without
-//     consent or of AMBER+STRICT, anything to a non-member), every record
+//     consent or of AMBER+STRICT, anything to a non-member, with Cedar a
+//     share Decide denies for that hop), every record
 //     travels with a manifest that covers it and matches its CID, and no
 //     manifest travels alone;
 //   - every cursor a node persists: it never passes a record of the
@@ -116,20 +121,34 @@
 //     it for good);
 //   - at the end, every honest node's store: it holds nothing invalid
 //     (bad hash, manifest not signed by the record's origin, a retraction
-//     of another origin's assertion) or forbidden; it holds every record
-//     an origin acknowledged that may reach it (its origin's peers get
-//     everything the origin may share; others get what may be relayed;
-//     in a full mesh that is every record the policy permits), or the
-//     record is counted lost; and no assertion is still live (held
+//     of another origin's assertion) or outside the record's reach; it
+//     holds every record an origin acknowledged whose reach includes it,
+//     or the record is counted lost; and no assertion is still live (held
 //     without its retraction) after its origin retracted it.
+//
+// A record's reach is what the oracle computes on its own, by a
+// breadth-first search from the origin over the run's connections (the
+// full mesh or the overlay): the nodes a path of hops leads to, where
+// every hop u→v is one the rule allows (the baseline for u as origin or
+// relay; with Cedar, the share from u's country to v's, for a relay the
+// origin's share to v's country too, and v's accept from u's), crossing
+// honest nodes only (a node that only byzantine ones lead to may hold
+// the record, but is not owed it). A node the policy would let hold a
+// record, but that only forbidden hops lead to, is owed nothing and must
+// hold nothing. In a full mesh with the baseline alone the reach is every
+// node the origin may share with.
 //
 // Violations are counted in Report.OracleViolations and lost records in
 // Report.LostRecords, with the first few described in Report.Violations.
 // Converged means the oracle found nothing and every engine went quiet
-// within 15 simulated minutes of the end of the workload and the faults.
+// within 15 simulated minutes of the end of the workload and the faults:
+// every honest node holds exactly the acknowledged records whose reach
+// includes it, so that under Cedar in an overlay a record is owed only
+// where a path of allowed hops leads.
 // The tests show the oracle can fail: a policy that lets TLP:RED through,
-// a record removed from a store, a forged record, a missing retraction
-// are each caught.
+// a record removed from a store, a forged record, a missing retraction,
+// a Cedar share let through by an origin or, in an overlay, by a relay
+// (its own country's share, or its origin's) are each caught.
 //
 // # Measures
 //

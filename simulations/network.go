@@ -106,18 +106,6 @@ func (s *sim) peered(a, b *node) bool {
 	return l.peered
 }
 
-// fullMesh reports whether every pair of nodes connects.
-func (s *sim) fullMesh() bool {
-	for i := range s.nodes {
-		for j := i + 1; j < len(s.nodes); j++ {
-			if !s.peered(s.nodes[i], s.nodes[j]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // overlay replaces the full mesh by a bounded-degree one: every node
 // peers with its near nearest nodes (by delay), far random others, and
 // its neighbours in a ring (so the overlay is connected).

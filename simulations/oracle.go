@@ -19,14 +19,15 @@ import (
 // keys itself, and applies its own copy of the baseline rule. It checks:
 //
 //   - every message an honest node sends (Push, FeedBatch): nothing the
-//     rule forbids for that destination, every record with a manifest
-//     that covers it and hashes right, never a bare manifest;
+//     sender's rule forbids for that hop (shareWhy), every record with a
+//     manifest that covers it and hashes right, never a bare manifest;
 //   - every cursor a node persists: it never passes a record of the
-//     peer's own that the node may hold and does not (the feed would skip
-//     it for good);
+//     peer's own that the hop from the peer allows (hopWhy) and the node
+//     does not hold (the feed would skip it for good);
 //   - at the end, every honest node's store: nothing invalid or
-//     forbidden, nothing missing that it is permitted (a lost record), and
-//     no assertion still live whose origin retracted it.
+//     outside the record's reach (see reach), nothing missing that is
+//     within it (a lost record), and no assertion still live whose origin
+//     retracted it.
 type oracle struct {
 	s          *sim
 	violations int
@@ -39,6 +40,7 @@ type oracle struct {
 	issued     []*oracleRecord
 	checked    int          // records checked on the wire
 	cedar      *oracleCedar // nil unless Options.Cedar
+	adj        [][]int      // node.i → the indexes of the nodes it connects to (see reach)
 }
 
 // oracleRecord is what the oracle reads from a record's bytes.
@@ -52,6 +54,8 @@ type oracleRecord struct {
 	targetOrigin string
 	retracted    *oracleRecord // for issued assertions: its origin's retraction
 	pad          []byte        // the padding field, where Cedar facts are (see oracle_cedar.go)
+	cedar        *oracleVerdicts
+	must, may    []bool // by node.i, once computed: see reach
 }
 
 const maxViolationNotes = 12
@@ -165,7 +169,7 @@ func (o *oracle) checkSend(from, to *node, m syncengine.Msg) {
 			if !covers[r.Ref.CID.String()] {
 				o.failf("%s→%s: record %s not covered by its manifest", from.origin, to.origin, r.Ref.CID)
 			}
-			if why := o.forbidden(from.origin, to.origin, o.readCID(r.Ref.CID, r.Bytes)); why != "" {
+			if why := o.shareWhy(o.readCID(r.Ref.CID, r.Bytes), from, to); why != "" {
 				o.failf("%s→%s: %s (record %s)", from.origin, to.origin, why, r.Ref.CID)
 			}
 		}
@@ -173,7 +177,8 @@ func (o *oracle) checkSend(from, to *node, m syncengine.Msg) {
 }
 
 // checkCursor checks a cursor n is about to persist for peer: every
-// record of peer's own log up to it that n may hold is stored at n.
+// record of peer's own log up to it that n may hold from peer (the hop's
+// accept included: a record n refuses is rightly passed) is stored at n.
 func (o *oracle) checkCursor(n *node, peer syncengine.PeerID, c syncengine.Cursor) {
 	z := o.s.byID[peer]
 	if z == nil || !n.honest() || !z.honest() {
@@ -192,7 +197,7 @@ func (o *oracle) checkCursor(n *node, peer syncengine.PeerID, c syncengine.Curso
 	for ; i < len(own) && own[i] <= c.After; i++ {
 		e := &z.store.entries[own[i]-1]
 		r := o.readCID(e.Record.Ref.CID, e.Record.Bytes)
-		if o.forbidden(z.origin, n.origin, r) == "" && !n.store.has(e.Record.Ref.CID) {
+		if o.hopWhy(r, z, n) == "" && !n.store.has(e.Record.Ref.CID) {
 			o.failf("%s: cursor for %s at %d passes its entry %d, not stored", n.origin, z.origin, c.After, own[i])
 			return
 		}
@@ -220,9 +225,9 @@ func (o *oracle) final() bool {
 			}
 		}
 		for _, r := range o.issued {
-			may := o.reaches(r, n)
+			must, _ := o.reach(r)
 			has := n.store.has(r.cid)
-			if may && !has {
+			if must[n.i] && !has {
 				ok = false
 				o.lost++
 				if len(o.first) < maxViolationNotes {
@@ -268,27 +273,111 @@ func (o *oracle) invalid(n *node, e *syncengine.Entry, manOK map[cid.Cid]string)
 	case r.origin == n.origin:
 		return ""
 	}
-	if why := o.forbidden(r.origin, n.origin, r); why != "" {
+	origin := o.byOrigin[r.origin]
+	if origin == nil {
+		return "its origin is no node of the run"
+	}
+	if why := o.shareWhy(r, origin, n); why != "" {
 		return "forbidden: " + why
 	}
-	if !o.reaches(r, n) {
+	if _, may := o.reach(r); !may[n.i] {
 		return "no path the policy allows leads to it from its origin"
 	}
 	return ""
 }
 
-// reaches reports whether r must reach n: n is its origin, or its origin
-// may share it with n and either is n's peer or any holder may relay it
-// (every overlay is connected). In a full mesh this is "n may hold r".
-func (o *oracle) reaches(r *oracleRecord, n *node) bool {
-	if r.origin == n.origin {
-		return true
+// reach returns, by node index, the nodes that must end up holding r and
+// those that may: the closure of r's origin over the connections of the
+// run (the overlay, or the full mesh) where every hop u→v is one the
+// oracle allows on its own (hopWhy: the baseline for u's position, u an
+// origin or a relay; with Cedar, the share from u's country to v's, for a
+// relay the origin's share to v's country too, and v's accept from u's).
+// A node reaches r only through nodes that hold it, so a node the policy
+// would let hold r, but that only forbidden hops lead to, is outside both
+// sets: it must not hold r and is not owed it. must only crosses honest
+// nodes (a byzantine one may withhold); may also crosses byzantine ones
+// and lets them pass anything between themselves (the receiver's
+// re-check still stands between them and an honest node).
+//
+// This is what "converged" means for the stores: every honest node holds
+// exactly the issued records whose must set names it (and none outside
+// their may set). In a full mesh with the baseline alone it is "every
+// node the origin may share with"; in an overlay, the same once relays
+// are counted, which is why every hop must be allowed. It relies on the
+// engine relaying along every allowed hop except to a node connected to
+// the origin, which gets the record from the origin: exact because a
+// relay's share includes the origin's and (in the packs) no accept
+// allows a relay what it refuses the origin. A policy that broke this
+// would show up here as lost records.
+func (o *oracle) reach(r *oracleRecord) (must, may []bool) {
+	if r.must != nil {
+		return r.must, r.may
 	}
-	if o.forbidden(r.origin, n.origin, r) != "" {
-		return false
+	if o.adj == nil {
+		o.adj = o.adjacency()
 	}
 	origin := o.byOrigin[r.origin]
-	return (origin != nil && o.s.peered(origin, n)) || (o.cedar == nil && forbidden("", n.origin, r) == "")
+	if origin == nil {
+		r.must = make([]bool, len(o.s.nodes))
+		r.may = r.must
+		return r.must, r.may
+	}
+	r.must = o.closure(r, origin, false)
+	r.may = r.must
+	if o.anyByzantine() {
+		r.may = o.closure(r, origin, true)
+	}
+	return r.must, r.may
+}
+
+// closure is the breadth-first search behind reach: from origin, over
+// allowed hops, through honest nodes only unless viaByzantine.
+func (o *oracle) closure(r *oracleRecord, origin *node, viaByzantine bool) []bool {
+	nodes := o.s.nodes
+	in := make([]bool, len(nodes))
+	in[origin.i] = true
+	queue := []int{origin.i}
+	for len(queue) > 0 {
+		u := nodes[queue[0]]
+		queue = queue[1:]
+		if !u.honest() && !viaByzantine && u != origin {
+			continue
+		}
+		for _, j := range o.adj[u.i] {
+			v := nodes[j]
+			if in[j] {
+				continue
+			}
+			if (viaByzantine && !u.honest() && !v.honest()) || o.hopWhy(r, u, v) == "" {
+				in[j] = true
+				queue = append(queue, j)
+			}
+		}
+	}
+	return in
+}
+
+// adjacency lists every node's connections, which are fixed once the
+// scenario's setup has run.
+func (o *oracle) adjacency() [][]int {
+	adj := make([][]int, len(o.s.nodes))
+	for i, a := range o.s.nodes {
+		for j, b := range o.s.nodes {
+			if o.s.peered(a, b) {
+				adj[i] = append(adj[i], j)
+			}
+		}
+	}
+	return adj
+}
+
+func (o *oracle) anyByzantine() bool {
+	for _, n := range o.s.nodes {
+		if !n.honest() {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyManifest returns the origin whose key signed m, or "".

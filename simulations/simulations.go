@@ -17,8 +17,8 @@ type Options struct {
 	Nodes    int                   // 0: the scenario's default
 	Progress func(done, total int) // simulated milliseconds done of about total; may be nil
 	// Cedar adds the legal-policy engine (legal.Default()) to every
-	// node's sharing rule and to the oracle's (see cedar.go). It needs a
-	// full mesh (not the scale scenario beyond 23 nodes).
+	// node's sharing rule and to the oracle's (see cedar.go), in a full
+	// mesh or an overlay alike (relays are decided hop by hop).
 	Cedar bool
 
 	// brokenPolicy is a test hook: every node's policy lets TLP:RED
@@ -27,9 +27,10 @@ type Options struct {
 	// beforeCheck is a test hook run on the simulation just before the
 	// oracle's final check (to tamper with stores, for instance).
 	beforeCheck func(s *sim)
-	// cedarFlip is a test hook: it may change the nodes' Cedar share
-	// decisions (not the oracle's), which the oracle must catch.
-	cedarFlip func(from, to string, f *facts, allow bool) bool
+	// cedarFlip is a test hook: it returns the nodes' Cedar share decision
+	// for a hop (h.allow() to leave it alone; the oracle's own decisions
+	// are not affected), so that a wrong one can be shown to be caught.
+	cedarFlip func(h cedarHop) bool
 }
 
 // ScenarioInfo describes a named scenario.
@@ -133,9 +134,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	s := newSim(ctx, o, n, sc.net())
 	end := sc.setup(s)
 	if o.Cedar {
-		if !s.fullMesh() {
-			return nil, fmt.Errorf("simulations: Cedar needs a full mesh; %s with %d nodes uses an overlay", sc.info.Name, n)
-		}
 		b, err := legal.Default()
 		if err != nil {
 			return nil, fmt.Errorf("simulations: Cedar: %w", err)

@@ -70,8 +70,9 @@ reached a node the policy forbids, no retracted assertion is still live, no
 acknowledged record was lost. 'vigie sim list' names the scenarios.
 
 With --cedar, every share and accept is also decided by the embedded Cedar
-packs (the per-country legal policy), and the oracle checks those decisions
-itself; it needs a full mesh (scenarios of up to 23 nodes, and eu28).
+packs (the per-country legal policy), hop by hop, relays included, and the
+oracle checks those decisions itself: in an overlay (scale beyond 23
+nodes) a record is owed only to the nodes a path of allowed hops leads to.
 
 Writes into --out: report.json (the full report; its SHA-256 identifies the
 run), report.md (to read, with the plots) and the plots as SVG files:
