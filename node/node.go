@@ -106,6 +106,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Node, error) {
 		return nil, err
 	} else if b != nil {
 		n.setPolicy(b)
+		n.log.WithField("bundle", n.roster.Policy.String()).WithField("hash", b.Hash()).Info("deciding with the policy bundle the roster names")
 	}
 	if n.tokens = o.tokens; n.tokens == nil {
 		if n.tokens, err = n.localTokenizer(); errors.Is(err, errTooFewShares) {
