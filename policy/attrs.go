@@ -310,40 +310,15 @@ func knownValues(r Request, attrs attrSet) map[string]types.Value {
 }
 
 // literals returns the string literals b's policies compare attr
-// ("resource.legal_status") with: attr == "x", attr != "x" and
-// ["x", ...].contains(attr). They extend a table's values beyond the
-// documented vocabulary, as the categories the packs test do.
+// ("resource.legal_status") with (comparedLiterals). They extend a table's
+// values beyond the documented vocabulary, as the categories the packs
+// test do.
 func (b *Bundle) literals(attr string) []string {
+	variable, name, _ := strings.Cut(attr, ".")
 	var out []string
-	match := func(n xast.IsNode) bool {
-		a, ok := n.(xast.NodeTypeAccess)
-		if !ok {
-			return false
-		}
-		v, ok := a.Arg.(xast.NodeTypeVariable)
-		return ok && string(v.Name)+"."+string(a.Value) == attr
-	}
 	for _, r := range b.rules {
-		xast.Inspect(xast.NewNode(xeval.PolicyToNode((*xast.Policy)(r.eval.AST())).AsIsNode()), func(n xast.IsNode) bool {
-			var l, rt xast.IsNode
-			switch n := n.(type) {
-			case xast.NodeTypeEquals:
-				l, rt = n.Left, n.Right
-			case xast.NodeTypeNotEquals:
-				l, rt = n.Left, n.Right
-			case xast.NodeTypeContains:
-				l, rt = n.Right, n.Left
-			default:
-				return true
-			}
-			switch {
-			case match(l):
-				out = append(out, literalStrings(rt)...)
-			case match(rt):
-				out = append(out, literalStrings(l)...)
-			}
-			return true
-		})
+		root := xeval.PolicyToNode((*xast.Policy)(r.eval.AST())).AsIsNode()
+		out = append(out, comparedLiterals(root, variable, name)...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -531,28 +531,44 @@ func isAccess(n xast.IsNode, variable, attr string) bool {
 }
 
 func collectCategories(p *cedar.Policy, into map[string]bool) {
-	a := (*xast.Policy)(p.AST())
-	for _, c := range a.Conditions {
-		xast.Inspect(xast.NewNode(c.Body), func(n xast.IsNode) bool {
-			var left, right xast.IsNode
-			switch n := n.(type) {
-			case xast.NodeTypeContains:
-				left, right = n.Left, n.Right
-			case xast.NodeTypeContainsAny:
-				left, right = n.Left, n.Right
-			case xast.NodeTypeContainsAll:
-				left, right = n.Left, n.Right
-			default:
-				return true
-			}
-			if isAccess(left, "resource", "categories") {
-				for _, s := range literalStrings(right) {
-					into[s] = true
-				}
-			}
-			return true
-		})
+	for _, c := range (*xast.Policy)(p.AST()).Conditions {
+		for _, lit := range comparedLiterals(c.Body, "resource", "categories") {
+			into[lit] = true
+		}
 	}
+}
+
+// comparedLiterals returns the string literals the expression root compares
+// variable.attr with, on either side: ==, != and the set tests contains,
+// containsAny and containsAll. They are the values a policy singles out,
+// e.g. the categories it tests.
+func comparedLiterals(root xast.IsNode, variable, attr string) []string {
+	var out []string
+	xast.Inspect(xast.NewNode(root), func(n xast.IsNode) bool {
+		var l, r xast.IsNode
+		switch n := n.(type) {
+		case xast.NodeTypeEquals:
+			l, r = n.Left, n.Right
+		case xast.NodeTypeNotEquals:
+			l, r = n.Left, n.Right
+		case xast.NodeTypeContains:
+			l, r = n.Left, n.Right
+		case xast.NodeTypeContainsAny:
+			l, r = n.Left, n.Right
+		case xast.NodeTypeContainsAll:
+			l, r = n.Left, n.Right
+		default:
+			return true
+		}
+		switch {
+		case isAccess(l, variable, attr):
+			out = append(out, literalStrings(r)...)
+		case isAccess(r, variable, attr):
+			out = append(out, literalStrings(l)...)
+		}
+		return true
+	})
+	return out
 }
 
 // literalStrings returns the strings of a string literal or of a set literal
