@@ -25,20 +25,12 @@ func TestFederationAmendTour(t *testing.T) {
 	}
 	out := filepath.Join(dir, "genesis")
 	cur := filepath.Join(out, "roster.cbor")
-	mustRun := func(want int, args ...string) (string, string) {
-		t.Helper()
-		code, stdout, stderr := runCLI(t, args...)
-		if code != want {
-			t.Fatalf("%v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, stdout, stderr)
-		}
-		return stdout, stderr
-	}
-	mustRun(exitOK, "federation", "init", "--members", members, "--issuers", "2-of-3", "--out", out, "--federation", "eu-test")
+	mustRunCLI(t, exitOK, "federation", "init", "--members", members, "--issuers", "2-of-3", "--out", out, "--federation", "eu-test")
 	frDir := filepath.Join(dir, "fr")
-	mustRun(exitOK, "init", "--dir", frDir, "--roster", cur, "--keys", filepath.Join(out, "FR-pharos"))
+	mustRunCLI(t, exitOK, "init", "--dir", frDir, "--roster", cur, "--keys", filepath.Join(out, "FR-pharos"))
 
 	esKeys := filepath.Join(dir, "new", "ES-gc")
-	stdout, _ := mustRun(exitOK, "federation", "member", "--federation", "eu-test", "--country", "es", "--org", "GC", "--addr", "/ip4/192.0.2.9/udp/4001/quic-v1", "--out", esKeys, "--json")
+	stdout, _ := mustRunCLI(t, exitOK, "federation", "member", "--federation", "eu-test", "--country", "es", "--org", "GC", "--addr", "/ip4/192.0.2.9/udp/4001/quic-v1", "--out", esKeys, "--json")
 	var member struct {
 		Country, Org string
 		PeerID       string `json:"peer_id"`
@@ -53,7 +45,7 @@ func TestFederationAmendTour(t *testing.T) {
 	}
 
 	next := filepath.Join(dir, "v2.cbor")
-	stdout, _ = mustRun(exitOK, "federation", "amend", "--roster", cur, "--add", filepath.Join(esKeys, "member.json"), "--remove", "AU-afp", "--out", next, "--json")
+	stdout, _ = mustRunCLI(t, exitOK, "federation", "amend", "--roster", cur, "--add", filepath.Join(esKeys, "member.json"), "--remove", "AU-afp", "--out", next, "--json")
 	var amended struct {
 		Version, From, Signatures, Needed int
 		Added, Removed                    []map[string]string
@@ -63,12 +55,12 @@ func TestFederationAmendTour(t *testing.T) {
 		len(amended.Removed) != 1 || amended.Removed[0]["agency"] != "AU/afp" {
 		t.Fatalf("amend printed %q (%v)", stdout, err)
 	}
-	mustRun(exitUsage, "federation", "amend", "--roster", cur, "--remove", "AU-afp", "--out", next) // never overwrites a draft
+	mustRunCLI(t, exitUsage, "federation", "amend", "--roster", cur, "--remove", "AU-afp", "--out", next) // never overwrites a draft
 
 	sign := func(member string, extra ...string) string {
 		t.Helper()
 		args := append([]string{"federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, member, "agency.key")}, extra...)
-		stdout, _ := mustRun(exitOK, args...)
+		stdout, _ := mustRunCLI(t, exitOK, args...)
 		return stdout
 	}
 	if got := sign("DE-bka", "--as", "DE-bka"); !strings.Contains(got, "1 of the 3 signatures needed") || !strings.Contains(got, "+ ES/gc") {
@@ -76,7 +68,7 @@ func TestFederationAmendTour(t *testing.T) {
 	}
 	// A key signing as another member is refused, and the draft is untouched.
 	before, _ := os.ReadFile(next)
-	if _, stderr := mustRun(exitUsage, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "DE-bka", "agency.key"), "--as", "US-fbi"); !strings.Contains(stderr, "not the signing key") {
+	if _, stderr := mustRunCLI(t, exitUsage, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "DE-bka", "agency.key"), "--as", "US-fbi"); !strings.Contains(stderr, "not the signing key") {
 		t.Fatalf("wrong --as: %q", stderr)
 	}
 	if after, _ := os.ReadFile(next); !bytes.Equal(before, after) {
@@ -85,7 +77,7 @@ func TestFederationAmendTour(t *testing.T) {
 
 	// One signature is not enough: the node refuses and keeps version 1.
 	rosterBefore, _ := os.ReadFile(filepath.Join(frDir, "roster.cbor"))
-	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", frDir, next); !strings.Contains(stderr, "quorum") {
+	if _, stderr := mustRunCLI(t, exitNegative, "federation", "adopt", "--dir", frDir, next); !strings.Contains(stderr, "quorum") {
 		t.Fatalf("adopting with one signature: %q", stderr)
 	}
 	if after, _ := os.ReadFile(filepath.Join(frDir, "roster.cbor")); !bytes.Equal(rosterBefore, after) {
@@ -93,7 +85,7 @@ func TestFederationAmendTour(t *testing.T) {
 	}
 
 	sign("US-fbi") // --as inferred from the key
-	stdout, _ = mustRun(exitOK, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "AU-afp", "agency.key"), "--json")
+	stdout, _ = mustRunCLI(t, exitOK, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "AU-afp", "agency.key"), "--json")
 	var signed struct {
 		Signer     string
 		Signatures int
@@ -105,17 +97,17 @@ func TestFederationAmendTour(t *testing.T) {
 		t.Fatalf("third signature printed %q (%v)", stdout, err)
 	}
 
-	stdout, _ = mustRun(exitOK, "federation", "adopt", "--dir", frDir, next)
+	stdout, _ = mustRunCLI(t, exitOK, "federation", "adopt", "--dir", frDir, next)
 	for _, want := range []string{"Adopted roster version 2", "+ ES/gc", "- AU/afp", "now follows roster version 2"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("adopt output lacks %q:\n%s", want, stdout)
 		}
 	}
-	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", frDir, next); !strings.Contains(stderr, "not newer") {
+	if _, stderr := mustRunCLI(t, exitNegative, "federation", "adopt", "--dir", frDir, next); !strings.Contains(stderr, "not newer") {
 		t.Fatalf("adopting again: %q", stderr)
 	}
 	// Several files, in any order: the ones held are skipped.
-	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", frDir, next, cur); !strings.Contains(stderr, "already holds roster version 2") {
+	if _, stderr := mustRunCLI(t, exitNegative, "federation", "adopt", "--dir", frDir, next, cur); !strings.Contains(stderr, "already holds roster version 2") {
 		t.Fatalf("adopting held versions: %q", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(frDir, "rosters", "roster-2.cbor")); err != nil {
@@ -123,7 +115,7 @@ func TestFederationAmendTour(t *testing.T) {
 	}
 
 	// The new member joins with version 2, and prints its CID to compare.
-	stdout, _ = mustRun(exitOK, "init", "--dir", filepath.Join(dir, "es"), "--roster", next, "--keys", esKeys)
+	stdout, _ = mustRunCLI(t, exitOK, "init", "--dir", filepath.Join(dir, "es"), "--roster", next, "--keys", esKeys)
 	if !strings.Contains(stdout, "Roster version 2, CID "+signed.CID) {
 		t.Fatalf("joining with version 2: %q", stdout)
 	}
@@ -186,17 +178,9 @@ func TestFederationAdoptIntoRunningNode(t *testing.T) {
 	}
 	out := filepath.Join(dir, "g")
 	cur := filepath.Join(out, "roster.cbor")
-	mustRun := func(want int, args ...string) (string, string) {
-		t.Helper()
-		code, stdout, stderr := runCLI(t, args...)
-		if code != want {
-			t.Fatalf("%v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, stdout, stderr)
-		}
-		return stdout, stderr
-	}
-	mustRun(exitOK, "federation", "init", "--members", filepath.Join(dir, "m.json"), "--issuers", "1-of-1", "--out", out)
+	mustRunCLI(t, exitOK, "federation", "init", "--members", filepath.Join(dir, "m.json"), "--issuers", "1-of-1", "--out", out)
 	fr := filepath.Join(dir, "fr")
-	mustRun(exitOK, "init", "--dir", fr, "--roster", cur, "--keys", filepath.Join(out, "FR-pharos"))
+	mustRunCLI(t, exitOK, "init", "--dir", fr, "--roster", cur, "--keys", filepath.Join(out, "FR-pharos"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -236,15 +220,15 @@ func TestFederationAdoptIntoRunningNode(t *testing.T) {
 	}
 
 	next := filepath.Join(dir, "v2.cbor")
-	mustRun(exitOK, "federation", "amend", "--roster", cur, "--remove", "US-fbi", "--out", next)
-	mustRun(exitOK, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "FR-pharos", "agency.key"))
+	mustRunCLI(t, exitOK, "federation", "amend", "--roster", cur, "--remove", "US-fbi", "--out", next)
+	mustRunCLI(t, exitOK, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "FR-pharos", "agency.key"))
 	// One signature of the two needed: refused by the running node.
-	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", fr, next); !strings.Contains(stderr, "refused") || !strings.Contains(stderr, "quorum") {
+	if _, stderr := mustRunCLI(t, exitNegative, "federation", "adopt", "--dir", fr, next); !strings.Contains(stderr, "refused") || !strings.Contains(stderr, "quorum") {
 		t.Fatalf("adopting with one signature: %q", stderr)
 	}
-	mustRun(exitOK, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "DE-bka", "agency.key"))
+	mustRunCLI(t, exitOK, "federation", "sign", "--roster", next, "--prev", cur, "--key", filepath.Join(out, "DE-bka", "agency.key"))
 
-	stdout, _ := mustRun(exitOK, "federation", "adopt", "--dir", fr, next)
+	stdout, _ := mustRunCLI(t, exitOK, "federation", "adopt", "--dir", fr, next)
 	for _, want := range []string{"Adopted roster version 2", "(was 1)", "- US/fbi", "running node now follows roster version 2"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("adopt output lacks %q:\n%s", want, stdout)
@@ -256,17 +240,17 @@ func TestFederationAdoptIntoRunningNode(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fr, "rosters", "roster-2.cbor")); err != nil {
 		t.Fatal(err)
 	}
-	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", fr, next); !strings.Contains(stderr, "not newer") {
+	if _, stderr := mustRunCLI(t, exitNegative, "federation", "adopt", "--dir", fr, next); !strings.Contains(stderr, "not newer") {
 		t.Fatalf("adopting again: %q", stderr)
 	}
-	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", fr, "--json", next, cur); !strings.Contains(stderr, "nothing to adopt") ||
+	if _, stderr := mustRunCLI(t, exitNegative, "federation", "adopt", "--dir", fr, "--json", next, cur); !strings.Contains(stderr, "nothing to adopt") ||
 		!strings.Contains(stderr, "holds version 2") {
 		t.Fatalf("adopting held versions: %q", stderr)
 	}
 
 	// Stopped, the node holds version 2.
 	stop()
-	if _, stderr := mustRun(exitNegative, "federation", "adopt", "--dir", fr, next, cur); !strings.Contains(stderr, "already holds roster version 2") {
+	if _, stderr := mustRunCLI(t, exitNegative, "federation", "adopt", "--dir", fr, next, cur); !strings.Contains(stderr, "already holds roster version 2") {
 		t.Fatalf("adopting held versions into the stopped node: %q", stderr)
 	}
 }

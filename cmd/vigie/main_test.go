@@ -16,6 +16,17 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
+// mustRunCLI runs the command in-process and fails the test unless it
+// exits with want; it returns the output.
+func mustRunCLI(t *testing.T, want int, args ...string) (stdout, stderr string) {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, args...)
+	if code != want {
+		t.Fatalf("%v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, stdout, stderr)
+	}
+	return stdout, stderr
+}
+
 // The JSON form of `vigie url canon` is a contract that acceptance checks
 // read: one object per input and line, an error object for a bad input, and
 // exit status 1 at the end if anything failed.
