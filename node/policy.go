@@ -304,18 +304,17 @@ func truncateList(s string, max int) string {
 // recipient must refuse would only make it reject the whole bundle and
 // count an incident. The recipient still decides "accept" itself.
 func (n *Node) MayShareWith(to record.Agency, c cid.Cid, f *RecordFacts) bool {
-	return MayHold(n.agency, to, f) && n.policyFlow("share", to, c, f) && n.peerAccepts(to, c, f)
-}
-
-// peerAccepts predicts the member to's "accept" of the record c from this
-// node; a predicted refusal is reported like a denied share, as it
-// withholds the record.
-func (n *Node) peerAccepts(to record.Agency, c cid.Cid, f *RecordFacts) bool {
+	if !MayHold(n.agency, to, f) {
+		return false
+	}
 	b := n.Policy()
 	if b == nil || f == nil || f.Kind != store.KindAssertion {
 		return true
 	}
-	return n.flowAllowed(b, "accept", to, n.agency, c, f, dateOf(n.now()), true)
+	// The hop the reconciliation domain predicts, enforced: a predicted
+	// refusal of the recipient is reported like a denied share, as it
+	// withholds the record.
+	return n.hop(b, n.agency, to, c, f, dateOf(n.now()), true)
 }
 
 // ShareGrounds returns the ids of the grounds of the (allowed) Cedar

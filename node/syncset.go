@@ -124,17 +124,19 @@ func (n *Node) inSyncDomain(p *policy.Bundle, a, b record.Agency, c cid.Cid, f *
 	}
 	switch f.Origin {
 	case a:
-		return n.hop(p, a, b, c, f, at)
+		return n.hop(p, a, b, c, f, at, false)
 	case b:
-		return n.hop(p, b, a, c, f, at)
+		return n.hop(p, b, a, c, f, at, false)
 	}
-	return n.hop(p, a, b, c, f, at) && n.hop(p, b, a, c, f, at)
+	return n.hop(p, a, b, c, f, at, false) && n.hop(p, b, a, c, f, at, false)
 }
 
 // hop reports whether the bundle p lets the member from send the
-// assertion c to the member to, and to accept it, on the date at.
-func (n *Node) hop(p *policy.Bundle, from, to record.Agency, c cid.Cid, f *RecordFacts, at decisionDate) bool {
-	return n.flowAllowed(p, "share", from, to, c, f, at, false) && n.flowAllowed(p, "accept", to, from, c, f, at, false)
+// assertion c to the member to, and to accept it, on the date at. With
+// report, a refusal is reported (the caller withholds the record: see
+// flowAllowed); without, the caller only predicts the flow.
+func (n *Node) hop(p *policy.Bundle, from, to record.Agency, c cid.Cid, f *RecordFacts, at decisionDate, report bool) bool {
+	return n.flowAllowed(p, "share", from, to, c, f, at, report) && n.flowAllowed(p, "accept", to, from, c, f, at, report)
 }
 
 // SyncSet returns the CIDs of the records (assertions, retractions and
