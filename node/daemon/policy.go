@@ -116,17 +116,12 @@ func (d *Daemon) fetchPolicy(ctx context.Context, p peer.ID, c cid.Cid) ([]byte,
 	return data, nil
 }
 
-// policyOf decodes a roster received from a peer only to learn which
-// policy bundle it names; AdoptRoster checks it in full.
-func policyOf(data []byte) (*record.Roster, bool) {
-	r, err := record.DecodeAs[*record.Roster](data)
-	return r, err == nil
-}
-
 // adoptFetched adopts a roster received from p, fetching first the policy
 // bundle it names.
 func (d *Daemon) adoptFetched(ctx context.Context, p peer.ID, data []byte) (*node.RosterChange, error) {
-	if next, ok := policyOf(data); ok && next.Version == d.n.Roster().Version+1 {
+	// Decoded here only to learn which bundle it names; AdoptRoster checks
+	// the roster in full (and refuses it if it does not decode).
+	if next, err := record.DecodeAs[*record.Roster](data); err == nil && next.Version == d.n.Roster().Version+1 {
 		if err := d.ensurePolicy(ctx, p, next); err != nil {
 			return nil, err
 		}
